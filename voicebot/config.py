@@ -1,0 +1,227 @@
+"""Settings: defaults < voicebot.toml < VOICEBOT_* environment variables.
+
+Every setting lives in a section; its environment variable is
+``VOICEBOT_<SECTION>_<KEY>`` (``home`` is top level: ``VOICEBOT_HOME``).
+Sections are named so the common variables read naturally:
+``VOICEBOT_SMTP_URL``, ``VOICEBOT_SMTP_PASSWORD``, ``VOICEBOT_DATABASE_URL``,
+``VOICEBOT_ASR_MODEL``...
+
+The settings file is ``$VOICEBOT_CONFIG`` if set, else ``voicebot.toml`` in
+the current directory, else ``voicebot.toml`` in the home folder.
+Without ``VOICEBOT_HOME`` (or ``home`` in the file), the home is the current
+directory: ``models/``, ``recordings/`` and ``voicebot.db`` live there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from voicebot.errors import UserError
+
+ENV_PREFIX = "VOICEBOT_"
+
+
+@dataclass
+class AsrSettings:
+    engine: str = "faster-whisper"  # or "openai-whisper"
+    model: str = "base"  # a known name (base, tiny.en, small, large-v3...) or a model directory
+    language: str = ""  # "" = detect (per chunk, so mixed-language meetings work)
+    compute_type: str = "int8"
+    threads: int = 0  # 0 = all cores
+    beam_size: int = 5
+    initial_prompt: str = ""
+    hotwords: str = ""
+
+
+@dataclass
+class DiarizeSettings:
+    engine: str = "builtin"  # or "pyannote", or "none"
+    pyannote_pipeline: str = "pyannote/speaker-diarization-community-1"  # hub id or local dir
+    hf_token: str = ""
+    match_threshold: float = 0.0  # 0 = the engine's calibrated default
+
+
+@dataclass
+class MinutesSettings:
+    engine: str = "extractive"  # or "transformers", "openai"
+    model: str = ""  # transformers: a model directory or a .gguf file
+    openai_url: str = ""  # an OpenAI-compatible endpoint, e.g. http://localhost:11434/v1
+    openai_model: str = ""
+    openai_api_key: str = ""
+    timeout: float = 120.0
+
+
+@dataclass
+class SmtpSettings:
+    url: str = ""  # smtp://user@host:587?starttls=true ; empty = write to the Maildir outbox
+    password: str = ""
+    timeout: float = 30.0
+
+
+@dataclass
+class MailSettings:
+    sender: str = "voicebot@localhost"
+    admin: str = ""  # incidents are mailed here
+    team_domains: list[str] = field(default_factory=list)  # outside these, no full transcript
+    attach_transcript: bool = False
+    redact: bool = False
+    max_attempts: int = 8
+
+
+@dataclass
+class DatabaseSettings:
+    url: str = ""  # empty = SQLite file <home>/voicebot.db ; postgresql://... for PostgreSQL
+
+
+@dataclass
+class RecordSettings:
+    device: str = ""  # name or index; empty = system default input
+    samplerate: int = 16000
+    channels: int = 1
+    chunk_seconds: float = 1.0  # a crash loses at most this much audio
+    silence_warning_seconds: float = 30.0
+    low_disk_mb: int = 500
+
+
+@dataclass
+class RetentionSettings:
+    older_than: str = ""  # e.g. "90d"; empty = keep forever
+    keep_minutes: bool = True
+
+
+@dataclass
+class PipelineSettings:
+    max_attempts: int = 3
+    email: bool = True
+
+
+@dataclass
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    password: str = ""  # a shared login password (hashed before use); `voicebot users add` is better
+    secret: str = ""  # session signing key; generated and stored under home when empty
+
+
+@dataclass
+class Settings:
+    home: Path = field(default_factory=Path.cwd)
+    asr: AsrSettings = field(default_factory=AsrSettings)
+    diarize: DiarizeSettings = field(default_factory=DiarizeSettings)
+    minutes: MinutesSettings = field(default_factory=MinutesSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    record: RecordSettings = field(default_factory=RecordSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    pipeline: PipelineSettings = field(default_factory=PipelineSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    source: Path | None = None  # the settings file that was read, if any
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.home / "recordings"
+
+    @property
+    def database_path(self) -> Path:
+        return self.home / "voicebot.db"
+
+    @property
+    def maildir(self) -> Path:
+        return self.home / "outbox"
+
+
+_SECTIONS = [f.name for f in dataclasses.fields(Settings) if f.name not in ("home", "source")]
+
+
+def _coerce(value: object, kind: object, where: str) -> object:
+    """Turn a TOML value or an environment string into the field's type."""
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(text)
+        if kind is int:
+            return int(value)  # type: ignore[arg-type]
+        if kind is float:
+            return float(value)  # type: ignore[arg-type]
+        if kind is Path:
+            return Path(str(value)).expanduser()
+        if typing.get_origin(kind) is list:
+            if isinstance(value, list):
+                return [str(v) for v in value]
+            return [v.strip() for v in str(value).split(",") if v.strip()]
+        return str(value)
+    except (TypeError, ValueError):
+        raise UserError(f"setting {where} = {value!r} is not a valid {getattr(kind, '__name__', kind)}") from None
+
+
+def _apply(target: object, values: dict, where: str) -> None:
+    hints = typing.get_type_hints(type(target))
+    for key, value in values.items():
+        if key not in hints:
+            known = ", ".join(sorted(hints))
+            raise UserError(f"unknown setting {where}{key}; known: {known}")
+        setattr(target, key, _coerce(value, hints[key], f"{where}{key}"))
+
+
+def find_settings_file(env: typing.Mapping[str, str]) -> Path | None:
+    if env.get("VOICEBOT_CONFIG"):
+        path = Path(env["VOICEBOT_CONFIG"]).expanduser()
+        if not path.is_file():
+            raise UserError(f"VOICEBOT_CONFIG points to {path}, which is not a file")
+        return path
+    candidates = [Path.cwd() / "voicebot.toml"]
+    if env.get("VOICEBOT_HOME"):
+        candidates.append(Path(env["VOICEBOT_HOME"]).expanduser() / "voicebot.toml")
+    return next((p for p in candidates if p.is_file()), None)
+
+
+def load_settings(env: typing.Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    settings = Settings()
+    path = find_settings_file(env)
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise UserError(f"{path} is not valid TOML: {exc}") from None
+        settings.source = path
+        if "home" in data:
+            home = Path(str(data.pop("home"))).expanduser()
+            settings.home = home if home.is_absolute() else path.parent / home
+        for section, values in data.items():
+            if section not in _SECTIONS or not isinstance(values, dict):
+                raise UserError(f"{path}: unknown section [{section}]; known: {', '.join(_SECTIONS)}")
+            _apply(getattr(settings, section), values, f"{section}.")
+    if env.get("VOICEBOT_HOME"):
+        settings.home = Path(env["VOICEBOT_HOME"]).expanduser()
+    for section in _SECTIONS:
+        target = getattr(settings, section)
+        prefix = f"{ENV_PREFIX}{section.upper()}_"
+        values = {
+            key[len(prefix):].lower(): value
+            for key, value in env.items()
+            if key.startswith(prefix) and key[len(prefix):].lower() in typing.get_type_hints(type(target))
+        }
+        _apply(target, values, f"{section}.")
+    settings.home = settings.home.resolve()
+    return settings
+
+
+def env_name(section: str, key: str) -> str:
+    return f"{ENV_PREFIX}{section.upper()}_{key.upper()}"
