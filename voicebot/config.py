@@ -70,7 +70,11 @@ class MailSettings:
     team_domains: list[str] = field(default_factory=list)  # outside these, no full transcript
     attach_transcript: bool = False
     redact: bool = False
-    max_attempts: int = 8
+    max_attempts: int = 8  # delivery attempts before a message is marked failed
+    retry_base: float = 60.0  # seconds before the first retry; doubles each attempt (with jitter)
+    retry_max: float = 6 * 3600.0  # the longest wait between two attempts, seconds
+    attach_ics: bool = True  # .ics to-dos for the recipient's action items with due dates
+    web_url: str = ""  # where recipients open /meetings/<id>; empty = http://<web.host>:<web.port>
 
 
 @dataclass
