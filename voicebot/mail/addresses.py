@@ -1,0 +1,197 @@
+"""Who gets a message, and whether their address can be used.
+
+Recipients come from the meeting's invite list (``--invite`` / ``--ics``)
+and from the enrolled people the speaker naming identified (speakers.json
+``labels[...]["email"]``). A recipient whose name is in the minutes' present
+list (or speakers.json ``present``), or who was identified by voice, is an
+attendee; an invitee who was not there is an absentee.
+
+Addresses are checked with email-validator (syntax only, no DNS: this runs
+offline). A bad address is reported and the other recipients still get
+their message. Internationalized addresses are kept: an internationalized
+domain is sent in its ASCII (IDNA) form, a non-ASCII local part needs a
+server that speaks SMTPUTF8 and is flagged so.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from voicebot import schema
+
+ATTENDEE = "attendee"
+ABSENTEE = "absentee"
+ADMIN = "admin"
+
+# C0/C1 controls, line and paragraph separators: nothing of this goes into a header.
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def header_text(text: str | None, limit: int = 200) -> str:
+    """User text made safe for a header: control characters (CR, LF...) become one space.
+
+    The header itself is then built by :mod:`email.headerregistry`, which encodes
+    non-ASCII text; removing CR/LF first means a title or a name can never start a
+    header of its own."""
+    cleaned = " ".join(_CONTROL_RE.sub(" ", text or "").split())
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1].rstrip() + "…"
+
+
+def name_key(name: str | None) -> str:
+    """Compare names the way people write them: case, accents and spacing ignored."""
+    text = unicodedata.normalize("NFKD", name or "")
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(text.casefold().split())
+
+
+@dataclass
+class Address:
+    """A checked address. ``address`` is what goes in the envelope and the To header."""
+
+    address: str
+    smtputf8: bool = False  # the local part is not ASCII: the server must support SMTPUTF8
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2]
+
+
+class AddressError(ValueError):
+    """An address email-validator refuses; the message says why."""
+
+
+def check_address(text: str, *, local_domains: bool = False) -> Address:
+    """Validate one address (syntax only) and return its normalized, sendable form.
+
+    ``local_domains`` also accepts reserved names such as ``localhost`` (the default
+    sender ``voicebot@localhost``), which email-validator rejects for recipients."""
+    from email_validator import EmailNotValidError, validate_email
+
+    raw = (text or "").strip()
+    if not raw:
+        raise AddressError("no address")
+    if _CONTROL_RE.search(raw):
+        raise AddressError("the address contains control characters")
+    local, _, domain = raw.rpartition("@")
+    if local_domains and re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*", domain):
+        # Check the local part against a stand-in domain; the domain is a plain host name.
+        checked = check_address(f"{local}@example.org")
+        return Address(f"{checked.address.rpartition('@')[0]}@{domain.lower()}", smtputf8=checked.smtputf8)
+    try:
+        # Syntax only: no DNS (offline), and intranet domains (corp.local, mailhost) are fine.
+        info = validate_email(raw, check_deliverability=False, allow_smtputf8=True, globally_deliverable=False)
+    except EmailNotValidError as exc:
+        raise AddressError(str(exc)) from None
+    if info.ascii_email:  # ASCII local part: IDNA domain, any server takes it
+        return Address(info.ascii_email, smtputf8=False)
+    return Address(info.normalized, smtputf8=True)
+
+
+def domain_matches(domain: str, team_domains: list[str]) -> bool:
+    """``a.example.org`` is inside ``example.org``; an empty list means every domain is the team's."""
+    if not team_domains:
+        return True
+    domain = _ascii_domain(domain)
+    for team in team_domains:
+        team = _ascii_domain(team.strip().lstrip("@"))
+        if team and (domain == team or domain.endswith("." + team)):
+            return True
+    return False
+
+
+def _ascii_domain(domain: str) -> str:
+    domain = domain.strip().rstrip(".").lower()
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return domain
+
+
+@dataclass
+class Recipient:
+    name: str  # display name ("" when only an address is known)
+    address: Address
+    kind: str  # attendee | absentee | admin
+    sources: list[str] = field(default_factory=list)  # "invite", "voice"
+
+    @property
+    def key(self) -> str:
+        """Name key; without a display name, the address's local part ("alice.martin" -> "alice martin")."""
+        if self.name:
+            return name_key(self.name)
+        return name_key(re.sub(r"[._+-]+", " ", self.address.address.rpartition("@")[0]))
+
+
+def present_names(minutes: schema.Minutes, speakers: dict | None) -> set[str]:
+    """Keys (see :func:`name_key`) of everyone the minutes or the speaker naming say was there."""
+    names = set(minutes.present or [])
+    if speakers:
+        names.update(n for n in speakers.get("present") or [] if isinstance(n, str))
+        for label in (speakers.get("labels") or {}).values():
+            if isinstance(label, dict) and label.get("name"):
+                names.add(str(label["name"]))
+    return {name_key(n) for n in names if name_key(n)}
+
+
+def _identified(speakers: dict | None) -> list[tuple[str, str]]:
+    """(name, email) of the enrolled people the speaker naming recognized, with an email."""
+    found = []
+    for label in ((speakers or {}).get("labels") or {}).values():
+        if isinstance(label, dict) and label.get("email"):
+            found.append((str(label.get("name") or ""), str(label["email"])))
+    return found
+
+
+def resolve(meeting: schema.Meeting, minutes: schema.Minutes, speakers: dict | None = None
+            ) -> tuple[list[Recipient], list[str]]:
+    """Everyone to mail, each once, attendees first; and the problems met (bad or missing addresses).
+
+    One message per address: an invitee also recognized by voice is one recipient.
+    Someone is an attendee when their name is among those present, or when the
+    speaker naming recognized them; otherwise (invited, not heard) an absentee."""
+    present = present_names(minutes, speakers)
+    voice_addresses: set[str] = set()
+    candidates: list[tuple[str, str, str]] = []  # (name, raw address, source)
+    for name, email in _identified(speakers):
+        candidates.append((name, email, "voice"))
+    for person in meeting.invitees:
+        candidates.append((person.name or "", person.email or "", "invite"))
+
+    problems: list[str] = []
+    by_address: dict[str, Recipient] = {}
+    for name, raw, source in candidates:
+        name = header_text(name, limit=120)
+        who = name or raw or "an invitee"
+        if not (raw or "").strip():
+            if source == "invite":
+                problems.append(f"{who}: no email address in the invite list; not mailed")
+            continue
+        try:
+            address = check_address(raw)
+        except AddressError as exc:
+            problems.append(f"{who}: address {header_text(raw)!r} is not valid ({exc}); not mailed")
+            continue
+        key = address.address.casefold()
+        if source == "voice":
+            voice_addresses.add(key)
+        if key in by_address:
+            recipient = by_address[key]
+            recipient.name = recipient.name or name
+            recipient.sources.append(source)
+            continue
+        by_address[key] = Recipient(name=name, address=address, kind=ABSENTEE, sources=[source])
+
+    if not present and not voice_addresses:
+        # Nobody was identified (no diarization, no names): who was there is unknown, and
+        # telling everyone "you missed it" would be wrong. Everyone gets the minutes.
+        if by_address:
+            problems.append("nobody was identified as present: every invitee gets the minutes as an attendee")
+        for recipient in by_address.values():
+            recipient.kind = ATTENDEE
+    for key, recipient in by_address.items():
+        if key in voice_addresses or (recipient.key and recipient.key in present):
+            recipient.kind = ATTENDEE
+    recipients = sorted(by_address.values(), key=lambda r: r.kind != ATTENDEE)
+    return recipients, problems
