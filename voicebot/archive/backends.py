@@ -1,0 +1,420 @@
+"""The two databases behind the archive, and everything that differs between them.
+
+The store (``store.py``) writes portable SQL with ``?`` placeholders; a backend
+runs it (PostgreSQL gets ``%s``), owns the connection and transactions, applies
+the numbered migrations (``migrations/<backend>/NNNN_name.sql``), and renders
+the parts that have no common syntax: full-text matching, ranking and snippets,
+and the clean-up that makes erased text really gone.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+from voicebot.archive.query import Query, to_fts5
+from voicebot.errors import UserError
+
+# Hits are marked with these control characters inside the database's snippet
+# (they never occur in transcript text); the store turns them into [ and ].
+MARK_START, MARK_END = "\x02", "\x03"
+SNIPPET_WORDS = 16
+
+
+@dataclass
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def migrations(backend: str) -> list[Migration]:
+    """The numbered migration files of a backend, in order."""
+    folder = resources.files("voicebot.archive") / "migrations" / backend
+    found = []
+    for entry in folder.iterdir():
+        match = re.match(r"^(\d{4})_(\w+)\.sql$", entry.name)
+        if match:
+            found.append(Migration(int(match.group(1)), match.group(2), entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda m: m.version)
+    if [m.version for m in found] != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"archive migrations for {backend} are not numbered 1..n: {[m.version for m in found]}")
+    return found
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Backend:
+    """A connection to one database; portable SQL in, rows as dicts out."""
+
+    name = ""
+    placeholder = "?"
+
+    def __init__(self) -> None:
+        self._depth = 0
+        self._lock = threading.RLock()
+
+    # -- running SQL ------------------------------------------------------------
+    def _sql(self, sql: str) -> str:
+        return sql
+
+    def _cursor(self):  # pragma: no cover - each backend defines it
+        raise NotImplementedError
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            cur = self._cursor()
+            cur.execute(self._sql(sql), tuple(params))
+            if cur.description is None:
+                return []
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    def value(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.one(sql, params)
+        return next(iter(row.values())) if row else None
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement; the number of rows it changed."""
+        with self._lock:
+            cur = self._cursor()
+            cur.execute(self._sql(sql), tuple(params))
+            return cur.rowcount
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        with self._lock:
+            self._cursor().executemany(self._sql(sql), [tuple(r) for r in rows])
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction; nested uses join the outer one."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._begin()
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._depth = 0
+                self._rollback()
+                raise
+            self._depth = 0
+            self._commit()
+
+    def _begin(self) -> None:
+        raise NotImplementedError
+
+    def _commit(self) -> None:
+        raise NotImplementedError
+
+    def _rollback(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    # -- migrations -------------------------------------------------------------
+    def migrate(self) -> int:
+        """Apply the migrations not applied yet; the schema version reached."""
+        wanted = migrations(self.name)
+        latest = wanted[-1].version
+        try:
+            current = self.value("SELECT MAX(version) AS v FROM schema_migrations") or 0
+        except Exception:  # no table yet: a new database
+            current = None
+        if current is not None and current > latest:
+            raise UserError(f"the archive was created by a newer voicebot (schema {current}, this one knows "
+                            f"{latest}); upgrade voicebot")
+        if current == latest:
+            return latest
+        with self.transaction():
+            self._lock_for_migration()
+            self.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                         "name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+            applied = {r["version"] for r in self.query("SELECT version FROM schema_migrations")}
+            for migration in wanted:
+                if migration.version not in applied:
+                    self._run_script(migration.sql)
+                    self.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                                 (migration.version, migration.name, _now()))
+        return latest
+
+    def _lock_for_migration(self) -> None:
+        pass
+
+    def _run_script(self, sql: str) -> None:
+        raise NotImplementedError
+
+    # -- what differs -----------------------------------------------------------
+    def search_sql(self, query: Query, where: str, where_params: list[Any], limit: int) -> tuple[str, list[Any]]:
+        """SELECT of matching segments with columns segment_id, meeting_id, start_time,
+        end_time, speaker, text, title, started_at, marked (snippet with MARK_* around hits), score
+        (higher is better), best first; ``where`` adds conditions on ``s`` (segments) and ``m`` (meetings)."""
+        raise NotImplementedError
+
+    def scrub(self) -> list[str]:
+        """After erasing: make sure no copy of erased text stays in the database's files.
+        Returns warnings (empty when everything was scrubbed)."""
+        raise NotImplementedError
+
+    def check(self) -> list[str]:
+        raise NotImplementedError
+
+    def size_bytes(self) -> int:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+# --- SQLite -------------------------------------------------------------------
+
+
+class SQLiteBackend(Backend):
+    name = "sqlite"
+
+    def __init__(self, path: Path, *, timeout: float = 30.0) -> None:
+        super().__init__()
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
+                                        check_same_thread=False)
+        except (OSError, sqlite3.Error) as exc:
+            raise UserError(f"cannot open the archive {self.path}: {exc}; check VOICEBOT_HOME and its "
+                            "permissions") from None
+        try:
+            self.conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            self.conn.execute("PRAGMA synchronous = FULL")
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            self.conn.execute("PRAGMA secure_delete = ON")
+        except sqlite3.DatabaseError as exc:
+            self.conn.close()
+            raise UserError(f"{self.path} is not a voicebot archive ({exc}); move it away or set "
+                            "VOICEBOT_HOME to another folder") from None
+        if mode.lower() != "wal":
+            self.conn.close()
+            raise UserError(f"cannot use write-ahead logging on {self.path} (journal mode {mode}); "
+                            "put VOICEBOT_HOME on a local disk")
+
+    def _cursor(self):
+        return self.conn.cursor()
+
+    def _begin(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def _commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _run_script(self, sql: str) -> None:
+        statement = ""
+        for line in sql.splitlines(keepends=True):
+            statement += line
+            if sqlite3.complete_statement(statement):
+                self.conn.execute(statement)
+                statement = ""
+        if statement.strip() and not all(l.strip().startswith("--") or not l.strip()
+                                         for l in statement.splitlines()):
+            raise RuntimeError(f"incomplete SQL at the end of a migration: {statement[:80]!r}")
+
+    def search_sql(self, query, where, where_params, limit):
+        sql = (
+            "SELECT s.id AS segment_id, s.meeting_id, s.start_time, s.end_time, s.speaker, s.text, "
+            "m.title, m.started_at, "
+            f"snippet(segments_fts, 0, char(2), char(3), '…', {SNIPPET_WORDS}) AS marked, "
+            "-bm25(segments_fts) AS score "
+            "FROM segments_fts JOIN segments s ON s.id = segments_fts.rowid "
+            "JOIN meetings m ON m.id = s.meeting_id "
+            f"WHERE segments_fts MATCH ? {where} "
+            "ORDER BY bm25(segments_fts), m.started_utc DESC, s.start_time LIMIT ?"
+        )
+        return sql, [to_fts5(query), *where_params, limit]
+
+    def scrub(self) -> list[str]:
+        warnings = []
+        with self.transaction():
+            # Rewrite the whole index into one new segment: deleted rows' terms leave the old
+            # segment blobs, which secure_delete then zeroes.
+            self.conn.execute("INSERT INTO segments_fts (segments_fts) VALUES ('optimize')")
+        busy, _, _ = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            warnings.append("another program is reading the archive, so its write-ahead log could not be "
+                            "emptied yet; erased text stays in voicebot.db-wal until that program closes it")
+        return warnings
+
+    def check(self) -> list[str]:
+        problems = [r[0] for r in self.conn.execute("PRAGMA integrity_check").fetchall() if r[0] != "ok"]
+        for row in self.conn.execute("PRAGMA foreign_key_check").fetchall():
+            problems.append(f"foreign key: {row[0]} row {row[1]} points to a missing {row[2]}")
+        try:
+            self.conn.execute("INSERT INTO segments_fts (segments_fts, rank) VALUES ('integrity-check', 1)")
+        except sqlite3.DatabaseError as exc:
+            problems.append(f"full-text index: {exc} (rebuild it with `voicebot archive reindex`)")
+        return problems
+
+    def rebuild_index(self) -> None:
+        with self.transaction():
+            self.conn.execute("INSERT INTO segments_fts (segments_fts) VALUES ('rebuild')")
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
+
+    def describe(self) -> str:
+        return f"SQLite {sqlite3.sqlite_version} at {self.path}"
+
+
+# --- PostgreSQL ---------------------------------------------------------------
+
+PG_CONFIGS = ("voicebot_french", "voicebot_english")
+
+
+def redact_url(url: str) -> str:
+    """postgresql://user:secret@host/db -> postgresql://user@host/db (for messages)."""
+    return re.sub(r"(://[^/:@]*):[^/@]*@", r"\1@", url)
+
+
+class PostgresBackend(Backend):
+    name = "postgres"
+    placeholder = "%s"
+
+    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+        super().__init__()
+        import psycopg
+
+        self.url = url
+        try:
+            self.conn = psycopg.connect(url, autocommit=True, connect_timeout=int(timeout))
+        except psycopg.Error as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UserError(f"cannot connect to PostgreSQL at {redact_url(url)}: {reason}; check "
+                            "VOICEBOT_DATABASE_URL and that the server is running") from None
+        self._sql_cache: dict[str, str] = {}
+
+    def _sql(self, sql: str) -> str:
+        cached = self._sql_cache.get(sql)
+        if cached is None:
+            cached = self._sql_cache[sql] = sql.replace("%", "%%").replace("?", "%s")
+        return cached
+
+    def _cursor(self):
+        return self.conn.cursor()
+
+    def _begin(self) -> None:
+        self.conn.execute("BEGIN")
+
+    def _commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        import psycopg
+
+        try:
+            self.conn.execute("ROLLBACK")
+        except psycopg.Error:
+            pass
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _lock_for_migration(self) -> None:
+        self.execute("SELECT pg_advisory_xact_lock(?)", (0x766F6963,))  # "voic"
+
+    def _run_script(self, sql: str) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute(sql)  # no parameters: several statements are allowed
+
+    def search_sql(self, query, where, where_params, limit):
+        tsquery, params = pg_tsquery(query)
+        sql = (
+            f"WITH q AS (SELECT {tsquery} AS q) "
+            "SELECT s.id AS segment_id, s.meeting_id, s.start_time, s.end_time, s.speaker, s.text, "
+            "m.title, m.started_at, "
+            "ts_headline('voicebot_french', s.text, q.q, ?) AS marked, "
+            "ts_rank_cd(s.tsv, q.q) AS score "
+            "FROM q, segments s JOIN meetings m ON m.id = s.meeting_id "
+            f"WHERE s.tsv @@ q.q {where} "
+            "ORDER BY score DESC, m.started_utc DESC, s.start_time LIMIT ?"
+        )
+        options = (f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={SNIPPET_WORDS}, "
+                   f"MinWords={SNIPPET_WORDS // 2}, ShortWord=2, FragmentDelimiter=\" … \", MaxFragments=1")
+        return sql, [*params, options, *where_params, limit]
+
+    def scrub(self) -> list[str]:
+        # VACUUM FULL rewrites the tables, so deleted rows do not linger in free space of the heap
+        # files; PostgreSQL's own write-ahead log is recycled by the server.
+        for table in ("segments", "minutes", "outbox", "people", "meetings", "incidents"):
+            self.execute(f"VACUUM FULL {table}")
+        return []
+
+    def check(self) -> list[str]:
+        problems = []
+        rows = self.query("SELECT cfgname FROM pg_ts_config WHERE cfgname IN (?, ?)", PG_CONFIGS)
+        if len(rows) != 2:
+            problems.append("text search configurations voicebot_french/voicebot_english are missing")
+        orphans = self.value("SELECT count(*) AS n FROM segments s LEFT JOIN meetings m ON m.id = s.meeting_id "
+                             "WHERE m.id IS NULL")
+        if orphans:
+            problems.append(f"{orphans} segments belong to no meeting")
+        return problems
+
+    def size_bytes(self) -> int:
+        return int(self.value("SELECT pg_database_size(current_database()) AS n") or 0)
+
+    def describe(self) -> str:
+        version = self.value("SHOW server_version")
+        return f"PostgreSQL {version} at {redact_url(self.url)}"
+
+
+def pg_tsquery(query: Query) -> tuple[str, list[Any]]:
+    """A tsquery expression (SQL text with placeholders) and its parameters.
+
+    Each term is searched with both configurations (French and English stems,
+    accents removed); the user's words are only ever bound as parameters, built
+    from letters and digits (see query.tokenize), so they cannot be read as
+    tsquery operators."""
+    params: list[Any] = []
+
+    def term(t) -> str:
+        text = " <-> ".join(t.tokens) + (":*" if t.prefix else "")
+        parts = []
+        for config in PG_CONFIGS:
+            parts.append(f"to_tsquery('{config}', ?)")
+            params.append(text)
+        return "(" + " || ".join(parts) + ")"
+
+    def group(terms) -> str:
+        return "(" + " || ".join(term(t) for t in terms) + ")"
+
+    if query.empty:
+        return "''::tsquery", params
+    expression = " && ".join(group(g) for g in query.groups)
+    if query.excluded:
+        expression = f"({expression}) && !!{group(query.excluded)}"
+    return expression, params

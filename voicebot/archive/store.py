@@ -1,0 +1,883 @@
+"""The archive: every meeting, transcript, person, minutes version, outgoing
+message, pipeline job, incident and web user, in one database.
+
+``open_archive(settings)`` opens SQLite (``<home>/voicebot.db``) or, when
+``settings.database.url`` is set, PostgreSQL. The SQL here is portable; what
+differs lives in ``backends.py``. Every multi-row write is one transaction.
+Times are ISO 8601 UTC strings ("2026-11-24T09:30:12+00:00"); times inside a
+recording are seconds (floats).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+from voicebot import recordings, schema
+from voicebot.archive import erase
+from voicebot.archive.backends import MARK_END, MARK_START, Backend, PostgresBackend, SQLiteBackend
+from voicebot.archive.query import Query, Term, parse, tokenize
+from voicebot.config import Settings
+from voicebot.errors import UserError
+
+if TYPE_CHECKING:  # numpy is imported where voiceprints are read or written
+    import numpy
+
+JOB_STATES = ("pending", "running", "done", "failed")
+OUTBOX_KINDS = ("attendee", "absentee", "admin")
+OUTBOX_STATUSES = ("pending", "sent", "failed")
+FORGOTTEN = "[forgotten]"  # what a forgotten person's name becomes in transcripts and minutes
+# Kept by `purge --keep-minutes`: the meeting card and its minutes; audio and transcript go.
+KEPT_WITH_MINUTES = (recordings.MEETING_JSON, recordings.MINUTES_JSON, recordings.MINUTES_MD)
+
+
+# --- time -------------------------------------------------------------------------
+
+
+def utc(value: datetime | str) -> datetime:
+    """An aware UTC datetime from a datetime or an ISO string (naive means local time)."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise UserError(f"{text!r} is not a date or time like 2026-11-24 or 2026-11-24T09:30") from None
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if value.tzinfo is None:
+        value = value.astimezone()
+    return value.astimezone(timezone.utc)
+
+
+def iso(value: datetime | str | None) -> str | None:
+    """The archive's time format: ISO 8601, UTC, whole seconds (sorts as text)."""
+    if value is None:
+        return None
+    return utc(value).replace(microsecond=0).isoformat()
+
+
+def now_iso() -> str:
+    return iso(datetime.now(timezone.utc))  # type: ignore[return-value]
+
+
+def day_bounds(text: str, *, end: bool) -> str:
+    """``--since 2026-11-01`` starts at that day's midnight (local time); ``--until`` includes the day."""
+    text = text.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        day = datetime.fromisoformat(text)
+        if end:
+            day += timedelta(days=1)
+        return iso(day)  # type: ignore[return-value]
+    moment = utc(text)
+    return iso(moment + timedelta(seconds=1) if end else moment)  # type: ignore[return-value]
+
+
+_AGE_UNITS = {"h": 1 / 24, "d": 1, "w": 7, "mo": 30, "m": 30, "y": 365}
+
+
+def parse_age(text: str) -> timedelta:
+    """'90d', '12w', '6mo', '1y', '36h' (a bare number is days) -> timedelta."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(h|d|w|mo|m|y)?\s*", (text or "").lower())
+    if not match:
+        raise UserError(f"{text!r} is not an age like 90d, 12w, 6mo or 1y")
+    return timedelta(days=float(match.group(1)) * _AGE_UNITS[match.group(2) or "d"])
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form of a name (for matching people and speakers)."""
+    text = unicodedata.normalize("NFKD", text or "")
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(text.casefold().split())
+
+
+# --- records ------------------------------------------------------------------------
+
+
+@dataclass
+class OutboxMessage:
+    """One email waiting in (or gone through) the outbox."""
+
+    meeting_id: str | None
+    recipient: str
+    kind: str  # attendee | absentee | admin
+    message_id: str  # RFC 5322 Message-ID, deterministic (a rerun never duplicates mail)
+    subject: str
+    raw: bytes  # the full message, as sent
+    status: str = "pending"  # pending | sent | failed
+    attempts: int = 0
+    next_attempt_at: str | None = None
+    last_error: str | None = None
+    created_at: str | None = None
+    sent_at: str | None = None
+    id: int | None = None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> OutboxMessage:
+        data = dict(row)
+        data["raw"] = bytes(data["raw"]) if data.get("raw") is not None else b""
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass
+class Hit:
+    """A search result: one transcript segment.
+
+    ``snippet`` is the segment's text around the hit, each matching word
+    wrapped in ``[`` and ``]``; ``fragments`` is the same snippet as
+    (text, is_hit) pairs, for rendering without parsing the brackets.
+    ``score``: higher is better (BM25 on SQLite, ts_rank_cd on PostgreSQL)."""
+
+    meeting_id: str
+    title: str
+    started_at: str
+    speaker: str | None
+    start: float
+    end: float
+    text: str
+    snippet: str
+    score: float
+    segment_id: int = 0
+    fragments: list[tuple[str, bool]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["fragments"] = [[t, h] for t, h in self.fragments]
+        return data
+
+
+@dataclass
+class PurgeReport:
+    """What ``purge`` removed (or, with ``dry_run``, would remove)."""
+
+    older_than: str
+    cutoff: str
+    keep_minutes: bool
+    dry_run: bool
+    meetings: list[dict[str, Any]] = field(default_factory=list)  # id, title, started_at, action
+    files: int = 0
+    bytes: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _fragments(marked: str) -> list[tuple[str, bool]]:
+    parts: list[tuple[str, bool]] = []
+    for piece in re.split(f"({MARK_START}[^{MARK_END}]*{MARK_END})", marked or ""):
+        if not piece:
+            continue
+        if piece.startswith(MARK_START):
+            parts.append((piece[1:-1], True))
+        else:
+            parts.append((piece.replace(MARK_START, "").replace(MARK_END, ""), False))
+    merged: list[tuple[str, bool]] = []
+    for text, hit in parts:  # "[a] [b]" -> "[a b]"
+        if merged and hit and merged[-1][1]:
+            merged[-1] = (merged[-1][0] + text, True)
+        elif merged and hit and len(merged) >= 2 and merged[-2][1] and not merged[-1][0].strip():
+            space = merged.pop()[0]
+            merged[-1] = (merged[-1][0] + space + text, True)
+        else:
+            merged.append((text, hit))
+    return merged
+
+
+def _words_json(words: Sequence[schema.Word]) -> str | None:
+    if not words:
+        return None
+    return json.dumps([[round(w.start, 3), round(w.end, 3), w.word, round(w.probability, 3)] for w in words],
+                      ensure_ascii=False, separators=(",", ":"))
+
+
+def _words_from_json(text: str | None) -> list[schema.Word]:
+    if not text:
+        return []
+    return [schema.Word(start=s, end=e, word=w, probability=p) for s, e, w, p in json.loads(text)]
+
+
+def _voiceprint_bytes(voiceprint: Any) -> tuple[bytes, int]:
+    import numpy as np
+
+    array = np.asarray(voiceprint, dtype="<f4").reshape(-1)
+    if array.size == 0 or not np.all(np.isfinite(array)):
+        raise UserError("a voiceprint must be a non-empty vector of finite numbers")
+    return array.tobytes(), int(array.size)
+
+
+def _voiceprint_array(blob: bytes | None) -> numpy.ndarray | None:
+    if blob is None:
+        return None
+    import numpy as np
+
+    return np.frombuffer(bytes(blob), dtype="<f4").astype(np.float32)
+
+
+# --- the archive ------------------------------------------------------------------------
+
+
+class Archive:
+    """The archive database. Use ``with open_archive(settings) as db:``."""
+
+    def __init__(self, backend: Backend, settings: Settings) -> None:
+        self.backend = backend
+        self.settings = settings
+        self.schema_version = backend.migrate()
+
+    # context manager ---------------------------------------------------------------
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.backend.close()
+
+    @property
+    def kind(self) -> str:
+        return self.backend.name
+
+    def describe(self) -> str:
+        return self.backend.describe()
+
+    # meetings -----------------------------------------------------------------------
+    def save_meeting(self, meeting: schema.Meeting, *, directory: Path | None = None) -> None:
+        """Insert or update the meeting's row (its transcript and minutes are kept)."""
+        if not recordings.is_meeting_id(meeting.id):
+            raise UserError(f"{meeting.id!r} is not a meeting id")
+        now = now_iso()
+        directory = Path(directory) if directory is not None else self.settings.recordings_dir / meeting.id
+        self.backend.execute(
+            "INSERT INTO meetings (id, title, started_at, started_utc, ended_at, language, status, directory, "
+            "meeting_json, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET title = excluded.title, started_at = excluded.started_at, "
+            "started_utc = excluded.started_utc, ended_at = excluded.ended_at, "
+            "language = COALESCE(meetings.language, excluded.language), status = excluded.status, "
+            "directory = excluded.directory, meeting_json = excluded.meeting_json, "
+            "updated_at = excluded.updated_at",
+            (meeting.id, meeting.title or "", meeting.started_at, iso(meeting.started_at), meeting.ended_at,
+             meeting.language, meeting.status, str(directory.resolve()), json.dumps(meeting.to_dict(), ensure_ascii=False),
+             now, now),
+        )
+
+    def _meeting_dict(self, row: dict[str, Any]) -> dict[str, Any]:
+        meeting = json.loads(row.pop("meeting_json") or "{}")
+        row["speakers"] = json.loads(row.get("speakers") or "[]")
+        row["invitees"] = meeting.get("invitees", [])
+        row["date"] = (row.get("started_at") or "")[:10]
+        row["has_transcript"] = bool(row.get("transcribed_at")) and not row.get("purged_at")
+        row["has_minutes"] = bool(row.pop("minutes_count", 0))
+        row.pop("started_utc", None)
+        return row
+
+    _MEETING_COLUMNS = ("m.id, m.title, m.started_at, m.started_utc, m.ended_at, m.duration, m.language, m.status, "
+                        "m.directory, m.meeting_json, m.speakers, m.engine, m.model, m.transcribed_at, m.purged_at, "
+                        "m.created_at, m.updated_at, "
+                        "(SELECT COUNT(*) FROM minutes n WHERE n.meeting_id = m.id) AS minutes_count")
+
+    def get_meeting(self, meeting_id: str) -> dict[str, Any] | None:
+        row = self.backend.one(f"SELECT {self._MEETING_COLUMNS} FROM meetings m WHERE m.id = ?", (meeting_id,))
+        return self._meeting_dict(row) if row else None
+
+    def list_meetings(self, since: str | datetime | None = None, until: str | datetime | None = None,
+                      limit: int | None = None) -> list[dict[str, Any]]:
+        """Meetings, newest first; ``since``/``until`` are dates (until includes its day) or datetimes."""
+        where, params = self._date_filter(since, until)
+        sql = f"SELECT {self._MEETING_COLUMNS} FROM meetings m WHERE 1 = 1 {where} ORDER BY m.started_utc DESC, m.id"
+        if limit:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return [self._meeting_dict(r) for r in self.backend.query(sql, params)]
+
+    def resolve_meeting(self, text: str) -> str:
+        """A meeting id from an id or a unique beginning of one; UserError otherwise."""
+        text = (text or "").strip()
+        if self.backend.one("SELECT id FROM meetings WHERE id = ?", (text,)):
+            return text
+        if not text or not re.fullmatch(r"[a-z0-9-]+", text):
+            raise UserError(f"no meeting {text!r} in the archive; `voicebot meetings list` shows them")
+        rows = self.backend.query("SELECT id FROM meetings WHERE id >= ? AND id < ? ORDER BY id LIMIT 3",
+                                  (text, text + "\uffff"))
+        if not rows:
+            raise UserError(f"no meeting {text!r} in the archive; `voicebot meetings list` shows them")
+        if len(rows) > 1:
+            raise UserError(f"{text!r} matches several meetings ({', '.join(r['id'] for r in rows)}...); "
+                            "give more of the id")
+        return rows[0]["id"]
+
+    @staticmethod
+    def _date_filter(since: Any, until: Any, column: str = "m.started_utc") -> tuple[str, list[Any]]:
+        where, params = "", []
+        if since:
+            where += f" AND {column} >= ?"
+            params.append(day_bounds(since, end=False) if isinstance(since, str) else iso(since))
+        if until:
+            where += f" AND {column} < ?"
+            params.append(day_bounds(until, end=True) if isinstance(until, str) else iso(until))
+        return where, params
+
+    # transcripts ---------------------------------------------------------------------
+    def save_transcript(self, meeting_id: str, transcript: schema.Transcript) -> int:
+        """Replace the meeting's segments (and their index entries); the number stored."""
+        rows = [(meeting_id, i, float(s.start), float(s.end), s.speaker, s.language, s.text.strip(),
+                 _words_json(s.words)) for i, s in enumerate(transcript.segments)]
+        with self.backend.transaction():
+            if not self.backend.one("SELECT id FROM meetings WHERE id = ?", (meeting_id,)):
+                raise UserError(f"meeting {meeting_id} is not in the archive: save the meeting before its transcript")
+            self.backend.execute("DELETE FROM segments WHERE meeting_id = ?", (meeting_id,))
+            self.backend.executemany(
+                "INSERT INTO segments (meeting_id, position, start_time, end_time, speaker, language, text, words) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self.backend.execute(
+                "UPDATE meetings SET duration = ?, language = ?, speakers = ?, engine = ?, model = ?, "
+                "transcribed_at = ?, purged_at = NULL, updated_at = ? WHERE id = ?",
+                (float(transcript.duration), transcript.language or None,
+                 json.dumps(transcript.speakers, ensure_ascii=False), transcript.engine, transcript.model,
+                 now_iso(), now_iso(), meeting_id))
+        return len(rows)
+
+    def get_transcript(self, meeting_id: str) -> schema.Transcript | None:
+        meeting = self.backend.one("SELECT title, started_at, duration, language, engine, model, transcribed_at, "
+                                   "purged_at FROM meetings WHERE id = ?", (meeting_id,))
+        if not meeting or not meeting["transcribed_at"] or meeting["purged_at"]:
+            return None
+        rows = self.backend.query("SELECT start_time, end_time, speaker, language, text, words FROM segments "
+                                  "WHERE meeting_id = ? ORDER BY position", (meeting_id,))
+        segments = [schema.Segment(start=r["start_time"], end=r["end_time"], text=r["text"], speaker=r["speaker"],
+                                   language=r["language"], words=_words_from_json(r["words"])) for r in rows]
+        return schema.Transcript(language=meeting["language"] or "", duration=meeting["duration"] or 0.0,
+                                 model=meeting["model"] or "", engine=meeting["engine"] or "", segments=segments,
+                                 title=meeting["title"] or None, date=(meeting["started_at"] or "")[:10] or None)
+
+    def segments_between(self, meeting_id: str, start: float, end: float) -> list[schema.Segment]:
+        """The segments overlapping [start, end] seconds (for ``meetings show --at``)."""
+        rows = self.backend.query("SELECT start_time, end_time, speaker, language, text FROM segments "
+                                  "WHERE meeting_id = ? AND end_time >= ? AND start_time <= ? ORDER BY position",
+                                  (meeting_id, start, end))
+        return [schema.Segment(start=r["start_time"], end=r["end_time"], text=r["text"], speaker=r["speaker"],
+                               language=r["language"]) for r in rows]
+
+    def rename_speaker(self, meeting_id: str, old: str, new: str) -> int:
+        """Rename a speaker in a meeting's segments, its speaker list and every minutes version;
+        the number of segments renamed."""
+        new = (new or "").strip()
+        if not new:
+            raise UserError("the new speaker name is empty")
+        pattern = erase.name_pattern([old])
+        with self.backend.transaction():
+            row = self.backend.one("SELECT speakers FROM meetings WHERE id = ?", (meeting_id,))
+            if row is None:
+                raise UserError(f"no meeting {meeting_id!r} in the archive; `voicebot meetings list` shows them")
+            count = self.backend.execute("UPDATE segments SET speaker = ? WHERE meeting_id = ? AND speaker = ?",
+                                         (new, meeting_id, old))
+            speakers = [new if s == old else s for s in json.loads(row["speakers"] or "[]")]
+            self.backend.execute("UPDATE meetings SET speakers = ?, updated_at = ? WHERE id = ?",
+                                 (json.dumps(list(dict.fromkeys(speakers)), ensure_ascii=False), now_iso(),
+                                  meeting_id))
+            for version in self.backend.query("SELECT version, minutes_json, markdown FROM minutes "
+                                              "WHERE meeting_id = ?", (meeting_id,)):
+                minutes = _rename_in_minutes(json.loads(version["minutes_json"]), old, new)
+                markdown = pattern.sub(new, version["markdown"]) if pattern else version["markdown"]
+                self.backend.execute("UPDATE minutes SET minutes_json = ?, markdown = ? "
+                                     "WHERE meeting_id = ? AND version = ?",
+                                     (json.dumps(minutes, ensure_ascii=False), markdown, meeting_id,
+                                      version["version"]))
+        return count
+
+    # search --------------------------------------------------------------------------------
+    def search(self, query: str | Query, *, speaker: str | None = None, meeting: str | None = None,
+               since: str | datetime | None = None, until: str | datetime | None = None,
+               limit: int = 20) -> list[Hit]:
+        """Segments matching the query, best first. Any text is a valid query (see archive.query)."""
+        parsed = query if isinstance(query, Query) else parse(query)
+        if parsed.empty or limit <= 0:
+            return []
+        where, params = self._date_filter(since, until)
+        if meeting:
+            where += " AND s.meeting_id = ?"
+            params.append(meeting)
+        if speaker:
+            names = self.match_speakers(speaker)
+            if not names:
+                return []
+            where += f" AND s.speaker IN ({', '.join('?' for _ in names)})"
+            params.extend(names)
+        sql, all_params = self.backend.search_sql(parsed, where, params, int(limit))
+        hits = []
+        for row in self.backend.query(sql, all_params):
+            fragments = _fragments(row["marked"] or "")
+            snippet = "".join(f"[{t}]" if hit else t for t, hit in fragments)
+            hits.append(Hit(meeting_id=row["meeting_id"], title=row["title"], started_at=row["started_at"],
+                            speaker=row["speaker"], start=row["start_time"], end=row["end_time"], text=row["text"],
+                            snippet=snippet, score=float(row["score"]), segment_id=row["segment_id"],
+                            fragments=fragments))
+        return hits
+
+    def speakers(self) -> list[str]:
+        """Every speaker name in the archive."""
+        names: dict[str, None] = {}
+        for row in self.backend.query("SELECT speakers FROM meetings"):
+            names.update(dict.fromkeys(json.loads(row["speakers"] or "[]")))
+        return sorted(names, key=fold)
+
+    def match_speakers(self, text: str) -> list[str]:
+        """Speaker names matching what a user typed: the whole name or some of its words,
+        ignoring case and accents ("zoe" finds "Zoé Martin")."""
+        wanted = fold(text).split()
+        if not wanted:
+            return []
+        return [name for name in self.speakers() if set(wanted) <= set(fold(name).split()) or fold(name) == " ".join(wanted)]
+
+    # people and voiceprints -------------------------------------------------------------------
+    def upsert_person(self, name: str, *, email: str | None = None, voiceprint: Any = None,
+                      source: str | None = None) -> dict[str, Any]:
+        """Add a person or update them; arguments left at None keep their stored value."""
+        name = " ".join((name or "").split())
+        if not name:
+            raise UserError("a person needs a name")
+        blob, dim = _voiceprint_bytes(voiceprint) if voiceprint is not None else (None, None)
+        now = now_iso()
+        self.backend.execute(
+            "INSERT INTO people (name_key, name, email, voiceprint, voiceprint_dim, source, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name_key) DO UPDATE SET name = excluded.name, "
+            "email = COALESCE(excluded.email, people.email), "
+            "voiceprint = COALESCE(excluded.voiceprint, people.voiceprint), "
+            "voiceprint_dim = COALESCE(excluded.voiceprint_dim, people.voiceprint_dim), "
+            "source = COALESCE(excluded.source, people.source), updated_at = excluded.updated_at",
+            (fold(name), name, email, blob, dim, source, now, now))
+        return self.get_person(name)  # type: ignore[return-value]
+
+    @staticmethod
+    def _person_dict(row: dict[str, Any]) -> dict[str, Any]:
+        row = dict(row)
+        row.pop("name_key", None)
+        row["voiceprint"] = _voiceprint_array(row.get("voiceprint"))
+        row["has_voiceprint"] = row["voiceprint"] is not None
+        return row
+
+    def get_person(self, name: str) -> dict[str, Any] | None:
+        row = self.backend.one("SELECT * FROM people WHERE name_key = ?", (fold(name),))
+        return self._person_dict(row) if row else None
+
+    def list_people(self) -> list[dict[str, Any]]:
+        return [self._person_dict(r) for r in self.backend.query("SELECT * FROM people ORDER BY name_key")]
+
+    def remove_voiceprint(self, name: str) -> bool:
+        changed = self.backend.execute("UPDATE people SET voiceprint = NULL, voiceprint_dim = NULL, updated_at = ? "
+                                       "WHERE name_key = ? AND voiceprint IS NOT NULL", (now_iso(), fold(name)))
+        if changed:
+            self.backend.scrub()
+        return bool(changed)
+
+    # minutes and the outbox ----------------------------------------------------------------------
+    def save_minutes(self, meeting_id: str, minutes: schema.Minutes, markdown: str, *,
+                     outbox: Iterable[OutboxMessage] = ()) -> int:
+        """Store a new version of the minutes and queue its messages, in one transaction;
+        the version number. A message whose message_id is already queued is skipped."""
+        with self.backend.transaction():
+            if not self.backend.one("SELECT id FROM meetings WHERE id = ?", (meeting_id,)):
+                raise UserError(f"meeting {meeting_id} is not in the archive: save the meeting before its minutes")
+            version = (self.backend.value("SELECT MAX(version) AS v FROM minutes WHERE meeting_id = ?",
+                                          (meeting_id,)) or 0) + 1
+            self.backend.execute("INSERT INTO minutes (meeting_id, version, minutes_json, markdown, engine, created_at) "
+                                 "VALUES (?, ?, ?, ?, ?, ?)",
+                                 (meeting_id, version, json.dumps(minutes.to_dict(), ensure_ascii=False), markdown,
+                                  minutes.engine, now_iso()))
+            self._enqueue(outbox)
+        return version
+
+    def get_minutes(self, meeting_id: str, version: int | None = None) -> dict[str, Any] | None:
+        """{'minutes': schema.Minutes, 'markdown', 'version', 'created_at', 'engine'} (latest by default)."""
+        if version is None:
+            row = self.backend.one("SELECT * FROM minutes WHERE meeting_id = ? ORDER BY version DESC LIMIT 1",
+                                   (meeting_id,))
+        else:
+            row = self.backend.one("SELECT * FROM minutes WHERE meeting_id = ? AND version = ?", (meeting_id, version))
+        if not row:
+            return None
+        return {"minutes": schema.Minutes.from_dict(json.loads(row["minutes_json"])), "markdown": row["markdown"],
+                "version": row["version"], "created_at": row["created_at"], "engine": row["engine"]}
+
+    def enqueue(self, messages: Iterable[OutboxMessage]) -> int:
+        """Queue messages (admin alerts...); those whose message_id is already queued are skipped.
+        The number queued."""
+        with self.backend.transaction():
+            return self._enqueue(messages)
+
+    def _enqueue(self, messages: Iterable[OutboxMessage]) -> int:
+        count = 0
+        now = now_iso()
+        for msg in messages:
+            if msg.kind not in OUTBOX_KINDS:
+                raise ValueError(f"outbox kind {msg.kind!r} is not one of {OUTBOX_KINDS}")
+            if msg.status not in OUTBOX_STATUSES:
+                raise ValueError(f"outbox status {msg.status!r} is not one of {OUTBOX_STATUSES}")
+            row = self.backend.one(
+                "INSERT INTO outbox (meeting_id, recipient, kind, message_id, subject, raw, status, attempts, "
+                "next_attempt_at, last_error, created_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (message_id) DO NOTHING RETURNING id",
+                (msg.meeting_id, msg.recipient, msg.kind, msg.message_id, msg.subject, bytes(msg.raw), msg.status,
+                 msg.attempts, iso(msg.next_attempt_at) or now, msg.last_error, iso(msg.created_at) or now,
+                 iso(msg.sent_at)))
+            if row:
+                msg.id = row["id"]
+                count += 1
+        return count
+
+    def outbox_due(self, now: datetime | str, limit: int = 100) -> list[OutboxMessage]:
+        rows = self.backend.query("SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? "
+                                  "ORDER BY next_attempt_at, id LIMIT ?", (iso(now), int(limit)))
+        return [OutboxMessage.from_row(r) for r in rows]
+
+    def outbox_list(self, status: str | None = None, meeting_id: str | None = None) -> list[OutboxMessage]:
+        sql, params = "SELECT * FROM outbox WHERE 1 = 1", []
+        if status:
+            sql += " AND status = ?"
+            params.append(status)
+        if meeting_id:
+            sql += " AND meeting_id = ?"
+            params.append(meeting_id)
+        return [OutboxMessage.from_row(r) for r in self.backend.query(sql + " ORDER BY id", params)]
+
+    def outbox_get(self, message_id: int) -> OutboxMessage | None:
+        row = self.backend.one("SELECT * FROM outbox WHERE id = ?", (message_id,))
+        return OutboxMessage.from_row(row) if row else None
+
+    def outbox_mark_sent(self, message_id: int) -> None:
+        self.backend.execute("UPDATE outbox SET status = 'sent', sent_at = ?, last_error = NULL WHERE id = ?",
+                             (now_iso(), message_id))
+
+    def outbox_mark_retry(self, message_id: int, error: str, next_attempt_at: datetime | str) -> None:
+        self.backend.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
+                             "status = 'pending' WHERE id = ?", (error, iso(next_attempt_at), message_id))
+
+    def outbox_mark_failed(self, message_id: int, error: str) -> None:
+        self.backend.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?, status = 'failed' "
+                             "WHERE id = ?", (error, message_id))
+
+    def outbox_requeue(self, ids: Iterable[int] | None = None) -> int:
+        """Failed messages back to pending, due now, with a fresh attempt count; how many."""
+        sql = "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE status = 'failed'"
+        params: list[Any] = [now_iso()]
+        if ids is not None:
+            ids = [int(i) for i in ids]
+            if not ids:
+                return 0
+            sql += f" AND id IN ({', '.join('?' for _ in ids)})"
+            params.extend(ids)
+        with self.backend.transaction():
+            return self.backend.execute(sql, params)
+
+    # jobs and incidents ---------------------------------------------------------------------
+    def set_stage(self, meeting_id: str, stage: str, state: str, *, error: str | None = None) -> None:
+        """Record a pipeline stage's state; 'running' counts an attempt."""
+        if state not in JOB_STATES:
+            raise ValueError(f"job state {state!r} is not one of {JOB_STATES}")
+        bump = 1 if state == "running" else 0
+        self.backend.execute(
+            "INSERT INTO jobs (meeting_id, stage, state, attempts, error, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (meeting_id, stage) DO UPDATE SET state = excluded.state, "
+            "attempts = jobs.attempts + ?, error = excluded.error, updated_at = excluded.updated_at",
+            (meeting_id, stage, state, bump, error, now_iso(), bump))
+
+    def job_stages(self, meeting_id: str) -> dict[str, dict[str, Any]]:
+        rows = self.backend.query("SELECT stage, state, attempts, error, updated_at FROM jobs WHERE meeting_id = ? "
+                                  "ORDER BY updated_at, stage", (meeting_id,))
+        return {r.pop("stage"): r for r in rows}
+
+    def unfinished_jobs(self) -> list[str]:
+        """Meetings with a stage not done (pending, running or failed), oldest first."""
+        rows = self.backend.query("SELECT meeting_id, MIN(updated_at) AS since FROM jobs WHERE state <> 'done' "
+                                  "GROUP BY meeting_id ORDER BY since, meeting_id")
+        return [r["meeting_id"] for r in rows]
+
+    def add_incident(self, meeting_id: str | None, stage: str, error: str, detail: str = "") -> int:
+        row = self.backend.one("INSERT INTO incidents (meeting_id, stage, error, detail, created_at) "
+                               "VALUES (?, ?, ?, ?, ?) RETURNING id", (meeting_id, stage, error, detail, now_iso()))
+        return row["id"]  # type: ignore[index]
+
+    def incidents(self, limit: int = 20) -> list[dict[str, Any]]:
+        return self.backend.query("SELECT * FROM incidents ORDER BY created_at DESC, id DESC LIMIT ?", (int(limit),))
+
+    # web users ------------------------------------------------------------------------------------
+    def add_user(self, name: str, password_hash: str, *, replace: bool = False) -> None:
+        """Add a web user; with ``replace``, an existing user gets the new password hash."""
+        name = (name or "").strip()
+        if not name or not password_hash:
+            raise UserError("a user needs a name and a password")
+        now = now_iso()
+        conflict = "DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at" \
+            if replace else "DO NOTHING"
+        changed = self.backend.execute("INSERT INTO users (name, password_hash, created_at, updated_at) "
+                                       f"VALUES (?, ?, ?, ?) ON CONFLICT (name) {conflict}",
+                                       (name, password_hash, now, now))
+        if not changed:
+            raise UserError(f"user {name!r} already exists")
+
+    def get_user(self, name: str) -> dict[str, Any] | None:
+        return self.backend.one("SELECT * FROM users WHERE name = ?", (name,))
+
+    def list_users(self) -> list[dict[str, Any]]:
+        return self.backend.query("SELECT name, created_at, updated_at FROM users ORDER BY name")
+
+    def remove_user(self, name: str) -> bool:
+        return bool(self.backend.execute("DELETE FROM users WHERE name = ?", (name,)))
+
+    # health -------------------------------------------------------------------------------------
+    def stats(self, now: datetime | None = None) -> dict[str, Any]:
+        """Counts for `voicebot status` and the web dashboard (days and weeks in ``now``'s timezone)."""
+        now = now or datetime.now().astimezone()
+        if now.tzinfo is None:
+            now = now.astimezone()
+        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        week = today - timedelta(days=today.weekday())
+        t, w = iso(today), iso(week)
+        b = self.backend
+        count = lambda sql, *p: int(b.value(sql, p) or 0)  # noqa: E731
+        jobs = {r["state"]: r["n"] for r in b.query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")}
+        outbox = {r["status"]: r["n"] for r in b.query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")}
+        return {
+            "meetings_total": count("SELECT COUNT(*) AS n FROM meetings"),
+            "recorded_today": count("SELECT COUNT(*) AS n FROM meetings WHERE started_utc >= ?", t),
+            "recorded_this_week": count("SELECT COUNT(*) AS n FROM meetings WHERE started_utc >= ?", w),
+            "processed_today": count("SELECT COUNT(*) AS n FROM meetings WHERE transcribed_at >= ?", t),
+            "processed_this_week": count("SELECT COUNT(*) AS n FROM meetings WHERE transcribed_at >= ?", w),
+            "jobs_running": int(jobs.get("running", 0)),
+            "jobs_pending": int(jobs.get("pending", 0)),
+            "jobs_failed": int(jobs.get("failed", 0)),
+            "outbox_pending": int(outbox.get("pending", 0)),
+            "outbox_failed": int(outbox.get("failed", 0)),
+            "outbox_sent": int(outbox.get("sent", 0)),
+            "hours_transcribed": round(float(b.value(
+                "SELECT COALESCE(SUM(duration), 0) AS s FROM meetings WHERE transcribed_at IS NOT NULL "
+                "AND purged_at IS NULL") or 0) / 3600, 2),
+            "segments": count("SELECT COUNT(*) AS n FROM segments"),
+            "people": count("SELECT COUNT(*) AS n FROM people"),
+            "incidents_this_week": count("SELECT COUNT(*) AS n FROM incidents WHERE created_at >= ?", w),
+            "database": self.backend.describe(),
+            "database_bytes": self.backend.size_bytes(),
+        }
+
+    def check(self) -> list[str]:
+        """Problems found in the database (empty: all fine)."""
+        return self.backend.check()
+
+    # erasing -----------------------------------------------------------------------------------
+    def _meeting_directory(self, meeting_id: str, stored: str | None) -> Path | None:
+        """The meeting's folder, only if it is really that meeting's (named by its id)."""
+        for candidate in (stored, self.settings.recordings_dir / meeting_id if recordings.is_meeting_id(meeting_id) else None):
+            if candidate and Path(candidate).name == meeting_id and Path(candidate).is_dir():
+                return Path(candidate)
+        return None
+
+    def forget_meeting(self, meeting_id: str) -> dict[str, Any]:
+        """Erase a meeting for real: its rows (segments and their index entries, minutes, outbox
+        copies, jobs, incidents), its folder (audio and artifacts, overwritten then removed), its
+        mail copies in the Maildir outbox; then scrub the database files. A report."""
+        row = self.backend.one("SELECT id, directory FROM meetings WHERE id = ?", (meeting_id,))
+        directory = self._meeting_directory(meeting_id, row["directory"] if row else None)
+        if row is None and directory is None:
+            raise UserError(f"no meeting {meeting_id!r} in the archive or under {self.settings.recordings_dir}; "
+                            "`voicebot meetings list` shows them")
+        report: dict[str, Any] = {"meeting": meeting_id}
+        with self.backend.transaction():
+            message_ids = {r["message_id"] for r in self.backend.query(
+                "SELECT message_id FROM outbox WHERE meeting_id = ?", (meeting_id,))}
+            report["segments"] = self.backend.execute("DELETE FROM segments WHERE meeting_id = ?", (meeting_id,))
+            report["minutes"] = self.backend.execute("DELETE FROM minutes WHERE meeting_id = ?", (meeting_id,))
+            report["outbox"] = self.backend.execute("DELETE FROM outbox WHERE meeting_id = ?", (meeting_id,))
+            self.backend.execute("DELETE FROM jobs WHERE meeting_id = ?", (meeting_id,))
+            self.backend.execute("DELETE FROM incidents WHERE meeting_id = ?", (meeting_id,))
+            self.backend.execute("DELETE FROM meetings WHERE id = ?", (meeting_id,))
+        report["files"], report["bytes"] = erase.shred_tree(directory) if directory else (0, 0)
+        report["mail_copies"] = erase.remove_mail(
+            self.settings.maildir, lambda raw: erase.message_id_of(raw) in message_ids) if message_ids else 0
+        report["warnings"] = self.backend.scrub()
+        return report
+
+    def forget_person(self, name: str, *, speech: bool = False) -> dict[str, Any]:
+        """Erase a person: their row (email, voiceprint), their name and email wherever the archive
+        keeps them (speaker labels, mentions in transcripts, minutes, meeting cards and artifacts,
+        which become FORGOTTEN), mail to or about them. With ``speech``, also what they said
+        (their transcript segments). Then scrub the database files. A report."""
+        person = self.get_person(name)
+        labels = self.match_speakers(name) if not person else [
+            n for n in self.speakers() if fold(n) == fold(person["name"])]
+        names = {name.strip(), *labels} | ({person["name"]} if person else set())
+        email = (person or {}).get("email")
+        pattern = erase.name_pattern([*names, *([email] if email else [])])
+        if pattern is None:
+            raise UserError("give the name of the person to forget")
+        meetings = {r["id"]: r for r in self.backend.query("SELECT id, directory, speakers, meeting_json FROM meetings")}
+        touched = {mid for mid, r in meetings.items() if pattern.search(r["speakers"] or "") or
+                   pattern.search(r["meeting_json"] or "")}
+        report: dict[str, Any] = {"person": name, "found": bool(person), "segments_relabelled": 0,
+                                  "segments_deleted": 0, "mentions_redacted": 0, "minutes": 0, "outbox_deleted": 0,
+                                  "outbox_emptied": 0}
+        with self.backend.transaction():
+            if person:
+                self.backend.execute("DELETE FROM people WHERE name_key = ?", (fold(person["name"]),))
+            if labels:
+                marks = ", ".join("?" for _ in labels)
+                if speech:
+                    touched |= {r["meeting_id"] for r in self.backend.query(
+                        f"SELECT DISTINCT meeting_id FROM segments WHERE speaker IN ({marks})", labels)}
+                    report["segments_deleted"] = self.backend.execute(
+                        f"DELETE FROM segments WHERE speaker IN ({marks})", labels)
+                else:
+                    report["segments_relabelled"] = self.backend.execute(
+                        f"UPDATE segments SET speaker = ? WHERE speaker IN ({marks})", [FORGOTTEN, *labels])
+            # mentions of the name (or email) in what was said
+            name_tokens = {fold(t) for n in names for t in re.findall(r"\w+", n)}
+            hits: dict[int, Hit] = {}
+            for needle in [*names, *([email] if email else [])]:
+                hits.update((h.segment_id, h) for h in self.search(Query([[Term(tuple(tokenize(needle)))]]),
+                                                                     limit=1_000_000) if tokenize(needle))
+            for hit in hits.values():
+                row = self.backend.one("SELECT text, words FROM segments WHERE id = ?", (hit.segment_id,))
+                if row is None or not pattern.search(row["text"]):
+                    continue
+                words = [w for w in json.loads(row["words"] or "[]")
+                         if fold("".join(re.findall(r"\w+", str(w[2])))) not in name_tokens]
+                self.backend.execute("UPDATE segments SET text = ?, words = ? WHERE id = ?",
+                                     (pattern.sub(FORGOTTEN, row["text"]),
+                                      json.dumps(words, ensure_ascii=False, separators=(",", ":")) if words else None,
+                                      hit.segment_id))
+                report["mentions_redacted"] += 1
+                touched.add(hit.meeting_id)
+            for mid in touched:
+                r = meetings[mid]
+                speakers = [FORGOTTEN if pattern.fullmatch(s) else s for s in json.loads(r["speakers"] or "[]")]
+                card = json.loads(r["meeting_json"] or "{}")
+                card["invitees"] = [p for p in card.get("invitees", [])
+                                    if not pattern.fullmatch(p.get("name") or "") and
+                                    not (email and (p.get("email") or "").lower() == email.lower())]
+                card = erase.redact_value(card, pattern, FORGOTTEN)
+                self.backend.execute("UPDATE meetings SET speakers = ?, meeting_json = ?, title = ?, updated_at = ? "
+                                     "WHERE id = ?",
+                                     (json.dumps(list(dict.fromkeys(speakers)), ensure_ascii=False),
+                                      json.dumps(card, ensure_ascii=False), card.get("title", ""), now_iso(), mid))
+            for row in self.backend.query("SELECT meeting_id, version, minutes_json, markdown FROM minutes"):
+                if not (pattern.search(row["minutes_json"]) or pattern.search(row["markdown"])):
+                    continue
+                minutes = json.loads(row["minutes_json"])
+                minutes["present"] = [p for p in minutes.get("present", []) if not pattern.fullmatch(p)]
+                minutes["absent"] = [p for p in minutes.get("absent", []) if not pattern.fullmatch(p)]
+                minutes = erase.redact_value(minutes, pattern, FORGOTTEN)
+                self.backend.execute("UPDATE minutes SET minutes_json = ?, markdown = ? WHERE meeting_id = ? "
+                                     "AND version = ?", (json.dumps(minutes, ensure_ascii=False),
+                                                         pattern.sub(FORGOTTEN, row["markdown"]),
+                                                         row["meeting_id"], row["version"]))
+                report["minutes"] += 1
+                touched.add(row["meeting_id"])
+            for msg in self.outbox_list():
+                to_them = bool(email) and msg.recipient.lower() == email.lower()
+                if not (to_them or pattern.search(msg.subject) or pattern.search(erase.message_text(msg.raw))):
+                    continue
+                if msg.status == "sent" and not to_them:
+                    # delivered already: keep the row (a rerun must not send it again), drop the copy
+                    self.backend.execute("UPDATE outbox SET raw = ?, subject = ? WHERE id = ?",
+                                         (b"", pattern.sub(FORGOTTEN, msg.subject), msg.id))
+                    report["outbox_emptied"] += 1
+                else:
+                    self.backend.execute("DELETE FROM outbox WHERE id = ?", (msg.id,))
+                    report["outbox_deleted"] += 1
+        files = 0
+        for mid in touched:
+            directory = self._meeting_directory(mid, meetings.get(mid, {}).get("directory"))
+            if directory:
+                files += erase.redact_directory(directory, pattern, FORGOTTEN,
+                                                drop_segments_of=set(labels) if speech else None)
+        report["files_rewritten"] = files
+        report["meetings"] = sorted(touched)
+        report["mail_copies"] = erase.remove_mail(
+            self.settings.maildir, lambda raw: bool(pattern.search(erase.message_text(raw))))
+        report["warnings"] = self.backend.scrub()
+        return report
+
+    def purge(self, older_than: timedelta | str, keep_minutes: bool = True, dry_run: bool = False, *,
+              now: datetime | None = None) -> PurgeReport:
+        """Apply the retention policy to meetings that started before now - older_than.
+
+        ``keep_minutes``: erase audio and transcript (segments, artifacts, sent mail copies) but keep
+        the meeting card and its minutes; otherwise forget the meetings entirely."""
+        age = parse_age(older_than) if isinstance(older_than, str) else older_than
+        if age <= timedelta(0):
+            raise UserError("the retention age must be positive, like 90d")
+        cutoff = iso((now or datetime.now(timezone.utc)) - age)
+        report = PurgeReport(older_than=str(older_than), cutoff=cutoff, keep_minutes=keep_minutes, dry_run=dry_run)
+        rows = self.backend.query("SELECT id, title, started_at, directory, purged_at FROM meetings "
+                                  "WHERE started_utc < ? ORDER BY started_utc", (cutoff,))
+        for row in rows:
+            directory = self._meeting_directory(row["id"], row["directory"])
+            if keep_minutes:
+                files, size = erase.tree_size(directory, KEPT_WITH_MINUTES) if directory else (0, 0)
+                segments = int(self.backend.value("SELECT COUNT(*) AS n FROM segments WHERE meeting_id = ?",
+                                                  (row["id"],)) or 0)
+                if row["purged_at"] and not files and not segments:
+                    continue  # already purged
+                action = "transcript and audio erased, minutes kept"
+            else:
+                files, size = erase.tree_size(directory) if directory else (0, 0)
+                action = "forgotten"
+            report.meetings.append({"id": row["id"], "title": row["title"], "started_at": row["started_at"],
+                                    "action": action, "files": files, "bytes": size})
+            report.files += files
+            report.bytes += size
+            if dry_run:
+                continue
+            if keep_minutes:
+                with self.backend.transaction():
+                    self.backend.execute("DELETE FROM segments WHERE meeting_id = ?", (row["id"],))
+                    self.backend.execute("DELETE FROM outbox WHERE meeting_id = ? AND status <> 'pending'",
+                                         (row["id"],))
+                    self.backend.execute("UPDATE meetings SET purged_at = ?, updated_at = ? WHERE id = ?",
+                                         (now_iso(), now_iso(), row["id"]))
+                if directory:
+                    erase.shred_except(directory, KEPT_WITH_MINUTES)
+            else:
+                report.warnings += self.forget_meeting(row["id"]).get("warnings", [])
+        if report.meetings and not dry_run and keep_minutes:
+            report.warnings += self.backend.scrub()
+        report.warnings = list(dict.fromkeys(report.warnings))
+        return report
+
+
+def _rename_in_minutes(data: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+    """A speaker's name changed in minutes JSON (present/absent, talk time, decisions, owners)."""
+    swap = lambda v: new if v == old else v  # noqa: E731
+    for key in ("present", "absent"):
+        data[key] = list(dict.fromkeys(swap(v) for v in data.get(key, [])))
+    talk: dict[str, float] = {}
+    for who, seconds in data.get("talk_time", {}).items():
+        talk[swap(who)] = talk.get(swap(who), 0.0) + seconds
+    data["talk_time"] = talk
+    for decision in data.get("decisions", []):
+        decision["speaker"] = swap(decision.get("speaker"))
+    for item in data.get("action_items", []):
+        item["owner"] = swap(item.get("owner"))
+    return data
+
+
+def open_archive(settings: Settings) -> Archive:
+    """The archive of these settings: PostgreSQL when settings.database.url is set, else the
+    SQLite file settings.database_path. Migrations are applied on opening."""
+    url = (settings.database.url or "").strip()
+    if url:
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise UserError(f"database url {url.split(':', 1)[0]}:... is not supported; use postgresql://... "
+                            "or leave VOICEBOT_DATABASE_URL empty for the SQLite file")
+        backend: Backend = PostgresBackend(url)
+    else:
+        backend = SQLiteBackend(settings.database_path)
+    try:
+        return Archive(backend, settings)
+    except BaseException:
+        backend.close()
+        raise
