@@ -21,6 +21,7 @@ delivery once.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass
@@ -166,8 +167,8 @@ def _context(minutes: schema.Minutes, meeting: schema.Meeting, settings: Setting
     }
 
 
-def _item(item: schema.ActionItem, words: Words, clean: Any) -> dict[str, str]:
-    return {"task": clean(item.task), "owner": header_text(item.owner) if item.owner else words("unassigned"),
+def _item(item: schema.ActionItem, words: Words) -> dict[str, str]:
+    return {"task": item.task, "owner": header_text(item.owner) if item.owner else words("unassigned"),
             "due": words("due", date=words.date(item.due)) if item.due else "",
             "at": formats.clock(item.source_start)}
 
@@ -201,10 +202,11 @@ def compose_minutes(minutes: schema.Minutes, meeting: schema.Meeting, settings: 
         transcript_files = [(f"{base}.txt", "plain", clean(formats.to_txt(transcript))),
                             (f"{base}.vtt", "vtt", clean(formats.to_vtt(transcript)))]
 
+    action_items = [dataclasses.replace(a, task=clean(a.task)) for a in minutes.action_items]  # .ics too
     drafts = []
     for recipient in recipients:
-        mine = [a for a in minutes.action_items if _owns(a, recipient)]
-        others = [a for a in minutes.action_items if not _owns(a, recipient)]
+        mine = [a for a in action_items if _owns(a, recipient)]
+        others = [a for a in action_items if not _owns(a, recipient)]
         internal = addresses.domain_matches(recipient.address.domain, settings.mail.team_domains)
 
         files: list[tuple[str, str, str, dict[str, str]]] = []  # (name, subtype, text, params)
@@ -220,8 +222,8 @@ def compose_minutes(minutes: schema.Minutes, meeting: schema.Meeting, settings: 
                               {"method": "PUBLISH"}))
 
         context = {**shared, "kind": recipient.kind, "name": recipient.name,
-                   "mine": [_item(a, words, clean) for a in mine],
-                   "others": [_item(a, words, clean) for a in others],
+                   "mine": [_item(a, words) for a in mine],
+                   "others": [_item(a, words) for a in others],
                    "attachments": [name for name, *_ in files]}
         subject_key = "subject_attendee" if recipient.kind == ATTENDEE else "subject_absentee"
         subject = words(subject_key, title=shared["title"], date=date_text)
