@@ -73,3 +73,32 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeou
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "voicebot", *args], capture_output=True, text=True,
                           env=full_env, cwd=cwd, timeout=timeout, input=input)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A private PostgreSQL server for the session (Debian's postgresql binaries, a free port,
+    stopped and removed at the end); see voicebot/archive/pgserver.py."""
+    from voicebot.archive.pgserver import LocalPostgres
+
+    with LocalPostgres() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """A fresh empty database on the session's PostgreSQL server, dropped after the test."""
+    url = postgres_server.create_database()
+    yield url
+    postgres_server.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.slow)])
+def archive_settings(request, home):
+    """Settings whose archive is SQLite under ``home``, then PostgreSQL: the same test runs on both."""
+    from voicebot.cli.app import settings
+
+    current = settings()
+    if request.param == "postgres":
+        current.database.url = request.getfixturevalue("postgres_url")
+    return current
