@@ -87,9 +87,10 @@ class RecordSettings:
     device: str = ""  # name or index; empty = system default input
     samplerate: int = 16000
     channels: int = 1
-    chunk_seconds: float = 1.0  # a crash loses at most this much audio
+    chunk_seconds: float = 1.0  # a power cut loses at most this much audio (a program crash: ~0.1-0.2 s)
     silence_warning_seconds: float = 30.0
     low_disk_mb: int = 500
+    keep_chunks: bool = False  # keep recordings/<id>/chunks/ even once audio.flac is verified complete
 
 
 @dataclass

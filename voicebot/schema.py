@@ -183,7 +183,7 @@ class Meeting:
     consent_notice_shown_at: str | None = None
     source: str | None = None  # the imported file, when not recorded here
     ended_at: str | None = None  # set when a recording is closed cleanly (or recovered)
-    status: str = "recording"  # recording | recorded | recovered | imported
+    status: str = "recording"  # recording | recorded | recovered | imported | empty (no audio was captured)
 
     @property
     def date(self) -> str:
