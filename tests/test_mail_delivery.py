@@ -415,13 +415,39 @@ def test_internationalized_address_goes_with_smtputf8(settings, smtpd):
     assert msg["Subject"].strip().startswith("You missed")
 
 
+def test_silent_server_times_out_and_is_retried(settings):
+    settings.smtp.timeout = 1.0
+    with socket.socket() as listener:  # accepts connections (backlog) but never says a word
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        settings.smtp.url = f"smtp://127.0.0.1:{listener.getsockname()[1]}"
+        _queue_minutes(settings)
+        report = _deliver(settings)
+    assert report["retry"] == 4 and "timed out" in report["messages"][0]["error"]
+    assert {m.status for m in _outbox(settings).values()} == {"pending"}
+
+
+def test_server_without_smtputf8_fails_only_the_international_address(settings):
+    server = SmtpServer(enable_SMTPUTF8=False)
+    server.start()
+    try:
+        settings.smtp.url = server.url
+        _queue_minutes(settings, people=PEOPLE[:3] + [("Zoé", "zoé@exemple.fr")])
+        report = _deliver(settings)
+        assert (report["sent"], report["failed"]) == (3, 1)
+        failed = _outbox(settings)["zoé@exemple.fr"]
+        assert failed.status == "failed" and "SMTPUTF8" in failed.last_error
+    finally:
+        server.stop()
+
+
 def test_maildir_when_no_smtp_server_is_set(settings):
     queued = _queue_minutes(settings)
     report = _deliver(settings)
     maildir = settings.home / "outbox"
     assert report["sent"] == 4 and report["maildir"] == str(maildir)
     files = sorted((maildir / "new").glob("*.eml"))
-    assert len(files) == 4 and not list((maildir / "tmp").iterdir())
+    assert len(files) == 4 and len(list((maildir / "new").iterdir())) == 4  # no temp file left behind
     ids = {email.message_from_bytes(f.read_bytes(), policy=policy.default)["Message-ID"] for f in files}
     assert ids == {m.message_id for m in queued}
     import mailbox

@@ -17,7 +17,7 @@ connections and TLS or login problems are temporary; 5xx replies are
 permanent and carry the server's reply.
 
 Maildir (no ``smtp.url``): each message is written as ``<name>.eml`` into
-``<home>/outbox/new/`` (write to ``tmp/``, fsync, rename), where any mail
+``<home>/outbox/new/`` (fsync'd temp file, then rename), where any mail
 client or ``mutt -f`` reads it. The name is derived from the Message-ID, so
 writing the same message again replaces it instead of duplicating it.
 """
@@ -25,7 +25,6 @@ writing the same message again replaces it instead of duplicating it.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import smtplib
 import socket
@@ -35,7 +34,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from voicebot.errors import UserError
-from voicebot.fsutil import fsync_dir
+from voicebot.fsutil import atomic_write
 
 
 class DeliveryError(Exception):
@@ -285,19 +284,11 @@ class MaildirTransport:
         return f"{_safe_name(meeting_id or 'voicebot')}.{_safe_name(kind)}.{digest}.eml"
 
     def send(self, raw: bytes, *, message_id: str, meeting_id: str | None, kind: str) -> Path:
-        name = self.file_name(message_id, meeting_id, kind)
-        tmp = self.path / "tmp" / f"{name}.{os.getpid()}"
-        target = self.path / "new" / name
-        data = raw.replace(b"\r\n", b"\n")  # Maildir files use the local line ending
+        target = self.path / "new" / self.file_name(message_id, meeting_id, kind)
         try:
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-            fsync_dir(target.parent)
+            # fsync'd temp file renamed into place (mail readers skip its dot-name meanwhile);
+            # Maildir files use the local line ending.
+            return atomic_write(target, raw.replace(b"\r\n", b"\n"))
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             raise DeliveryError(f"cannot write {target}: {exc.strerror or exc}", temporary=True,
                                 connection=True) from None
-        return target
