@@ -54,6 +54,8 @@ class MinutesSettings:
     openai_model: str = ""
     openai_api_key: str = ""
     timeout: float = 120.0
+    chunk_tokens: int = 3000  # model engines: the transcript goes to the model in pieces of about this size
+    max_new_tokens: int = 1024  # model engines: the longest answer per piece
 
 
 @dataclass
