@@ -11,7 +11,7 @@ The pipeline calls three functions:
   ``smtp.url`` is set, else into a Maildir under the home, and records the
   outcome of each message (sent, retry later, failed).
 
-Modules: ``addresses`` (recipients, validation), ``compose`` (+ ``templates/``,
+Modules: ``addresses`` (recipients, validation), ``messages`` (+ ``templates/``,
 ``i18n``, ``ics``, ``redact``), ``transport`` (SMTP and Maildir), ``delivery``
 (the outbox loop with retries).
 """
@@ -42,7 +42,7 @@ def compose(minutes: schema.Minutes, meeting: schema.Meeting, settings: Settings
     minutes; invitees who were not there get their "you missed it" version. A bad
     address is reported in the problems and the others still get their message.
     The Message-ID depends only on (meeting, recipient, version)."""
-    from voicebot.mail.compose import compose_minutes
+    from voicebot.mail.messages import compose_minutes
 
     drafts, problems = compose_minutes(minutes, meeting, settings, transcript=transcript, speakers=speakers,
                                        markdown=markdown, version=version)
@@ -51,7 +51,7 @@ def compose(minutes: schema.Minutes, meeting: schema.Meeting, settings: Settings
 
 def compose_alert(settings: Settings, *, meeting_id: str, stage: str, error: str) -> list[Any]:
     """The incident message for ``mail.admin`` (an empty list when no admin is set)."""
-    from voicebot.mail.compose import compose_alert_drafts
+    from voicebot.mail.messages import compose_alert_drafts
 
     return [_outbox_message(d) for d in compose_alert_drafts(settings, meeting_id=meeting_id, stage=stage,
                                                              error=error)]

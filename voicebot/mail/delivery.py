@@ -87,7 +87,7 @@ def deliver(db: Any, settings: Settings, *, now: datetime | None = None, limit: 
     ``failed`` (counts), ``busy`` (another delivery was running: nothing done),
     ``messages`` (one dict per message: id, recipient, kind, status, error,
     next_attempt_at)."""
-    from voicebot.mail.compose import sender
+    from voicebot.mail.messages import sender
 
     now = now or datetime.now(timezone.utc)
     if now.tzinfo is None:
