@@ -1,0 +1,169 @@
+"""`voicebot record`, `voicebot stop`, `voicebot recover`, `voicebot devices`."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import typer
+
+from voicebot.cli.app import app, console, err_console, settings
+from voicebot.errors import UserError
+
+
+def parse_duration(text: str) -> float | None:
+    """``90m``, ``1h30m``, ``45s``, ``1.5h`` or plain seconds -> seconds (None for empty)."""
+    text = text.strip().lower().replace(" ", "")
+    if not text:
+        return None
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    parts = re.findall(r"(\d+(?:\.\d+)?)([hms])", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise UserError(f"--duration {text!r} is not a duration; write e.g. 90m, 1h30m, 45s or a number of seconds")
+    return sum(float(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts)
+
+
+def _meter(level_db: float, width: int = 20) -> str:
+    """A level bar from -60 dBFS (empty) to 0 dBFS (full)."""
+    filled = 0 if math.isinf(level_db) else max(0, min(width, round((level_db + 60) / 60 * width)))
+    colour = "red" if filled >= width - 1 else "green" if filled > width // 4 else "yellow"
+    return f"[{colour}]{'█' * filled}[/][dim]{'░' * (width - filled)}[/]"
+
+
+class _StatusView:
+    """Turns the recorder's status events into a live line (terminal) or plain lines (logs, pipes)."""
+
+    def __init__(self) -> None:
+        self.live = None
+
+    def __call__(self, status) -> None:
+        from voicebot.record.capture import hms
+
+        event = status.event
+        if event == "consent":
+            from rich.panel import Panel
+
+            err_console.print(Panel(status.message, title="Consent / consentement", border_style="yellow"))
+        elif event == "started":
+            console.print(f"recording: {status.meeting_id}")
+            err_console.print("Ctrl-C here, or `voicebot stop` in another terminal, ends the recording.")
+            if err_console.is_terminal:
+                from rich.live import Live
+
+                self.live = Live("", console=err_console, refresh_per_second=4, transient=True)
+                self.live.start()
+        elif event == "tick" and self.live is not None:
+            free = f"{status.free_bytes / 1e9:.1f} GB free" if status.free_bytes is not None else ""
+            level = "  -∞ dB" if math.isinf(status.level_db) else f"{status.level_db:4.0f} dB"
+            over = f"  [red]overflows {status.overflows}[/]" if status.overflows else ""
+            self.live.update(f"[bold red]● REC[/] {hms(status.elapsed)}  {_meter(status.level_db)} {level}  "
+                             f"{free}{over}")
+        elif event in ("warning", "device-lost"):
+            err_console.print(f"[bold yellow]warning:[/] {status.message}", highlight=False)
+        elif event in ("device-reopened", "stopping"):
+            if event == "stopping":
+                self.close()
+            err_console.print(status.message, highlight=False)
+        elif event == "stopped":
+            err_console.print(status.message, highlight=False)
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+
+
+def hand_off(meeting) -> None:
+    """The recording is closed: hand it to the pipeline.
+
+    Until the pipeline wires `voicebot process` in here, the meeting is left ready to process."""
+    console.print(f"ready to process: voicebot process {meeting.id}")
+
+
+def _recover_leftovers(s) -> list:
+    from voicebot.record import recover
+    from voicebot.record.recover import summary
+
+    return recover(s, on_recovered=lambda report: err_console.print(
+        f"recovered an unfinished recording: {summary(report)}", highlight=False, soft_wrap=True))
+
+
+@app.command()
+def record(
+    title: str = typer.Option("", "--title", "-t", help="Meeting title. Default: the .ics SUMMARY, else 'Meeting <date time>'."),
+    invite: list[str] = typer.Option([], "--invite", "-i", help="Invitees: 'a@x.org, Name <b@y.org>; Alice' (repeatable). Quote names holding a comma."),
+    ics: Path = typer.Option(None, "--ics", help="Calendar invitation (.ics): attendees, organizer, title (SUMMARY), date."),
+    device: str = typer.Option("", "--device", "-d", help="Input device: its number or part of its name (`voicebot devices`). Default: setting record.device, else the system default."),
+    language: str = typer.Option("", "--language", "-l", help="Language hint for the transcription (fr, en...). Default: detected."),
+    duration: str = typer.Option("", "--duration", help="Stop by itself after this long: 90m, 1h30m, 45s or seconds. Default: until stopped."),
+) -> None:
+    """Record a meeting from the microphone, crash-safe (Ctrl-C or `voicebot stop` ends it)."""
+    from voicebot import invites
+    from voicebot.record import record as run
+
+    s = settings()
+    invitation = invites.collect(invite, ics)
+    max_seconds = parse_duration(duration)
+    _recover_leftovers(s)
+    view = _StatusView()
+    try:
+        meeting = run(s, title=title or invitation.title or "", invitees=invitation.people, device=device or None,
+                      language=language.strip().lower() or None, on_status=view, max_seconds=max_seconds)
+    finally:
+        view.close()
+    if meeting.status == "empty":
+        raise UserError(f"no audio was recorded (meeting {meeting.id} kept with status 'empty'); "
+                        "check the input device with `voicebot devices`")
+    hand_off(meeting)
+
+
+@app.command()
+def stop(
+    meeting_id: str = typer.Argument(None, help="The recording to stop. Default: every recording in progress."),
+    wait: float = typer.Option(120.0, "--wait", help="Seconds to wait for the recorder to finish writing."),
+) -> None:
+    """Stop the recording in progress (from another terminal); it ends cleanly, as with Ctrl-C."""
+    from voicebot.record import request_stop
+
+    for meeting in request_stop(settings(), meeting_id, wait=wait):
+        if meeting.status == "recording":
+            console.print(f"{meeting.id}: asked to stop; still finishing (run `voicebot stop` again to wait more)")
+        else:
+            console.print(f"{meeting.id}: stopped ({meeting.status})")
+
+
+@app.command()
+def recover(
+    meeting_id: str = typer.Argument(None, help="Only this recording. Default: every unfinished one."),
+) -> None:
+    """Repair recordings that never finished (crash, power cut, full disk) and make them processable."""
+    from voicebot.record import recover as run
+    from voicebot.record.recover import summary
+
+    reports = []
+    meetings = run(settings(), meeting_id=meeting_id, on_recovered=reports.append)
+    for report in reports:
+        console.print(summary(report), highlight=False, soft_wrap=True)
+    if not reports:
+        console.print("nothing to recover: every recording is finished")
+    for meeting in meetings:
+        hand_off(meeting)
+
+
+@app.command()
+def devices() -> None:
+    """List the audio input devices (for `voicebot record --device`)."""
+    from rich.table import Table
+
+    from voicebot.record import list_input_devices
+
+    found = list_input_devices()
+    if not found:
+        raise UserError("no audio input device found (is a microphone connected and allowed?)")
+    table = Table("#", "name", "host API", "channels", "default rate", "")
+    for d in found:
+        table.add_row(str(d.index), d.name, d.hostapi, str(d.channels), f"{d.default_samplerate:.0f}",
+                      "default" if d.is_default else "")
+    console.print(table)
