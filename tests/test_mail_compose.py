@@ -115,12 +115,32 @@ def test_recipients_attendees_absentees_voice_and_problems():
     assert any("Frank" in p and "no email" in p for p in problems)
 
 
+def test_short_and_long_forms_of_a_name_match_when_unambiguous():
+    minutes = _minutes("en")
+    minutes.present = ["Alice", "Bob Stone", "Jean"]
+    meeting = _meeting("en")
+    meeting.invitees = [schema.Person("Alice Martin", "alice@example.org"), schema.Person("Bob", "bob@example.org"),
+                        schema.Person("", "jean.dupont@example.org"),  # named from the address: "jean dupont"
+                        schema.Person("Carol Jones", "carol@example.org"), schema.Person("Carol Smith", "cs@example.org")]
+    meeting.invitees.append(schema.Person("David", "david@example.org"))
+    minutes.present.append("Carol")  # two Carols invited: which one was there is unknown
+    recipients, problems = addresses.resolve(meeting, minutes, None)
+    kinds = {r.address.address: r.kind for r in recipients}
+    assert kinds == {"alice@example.org": "attendee", "bob@example.org": "attendee",
+                     "jean.dupont@example.org": "attendee", "carol@example.org": "attendee",
+                     "cs@example.org": "attendee", "david@example.org": "absentee"}
+    assert problems == ["'Carol' who was present could be Carol Jones, Carol Smith: each gets the minutes as an attendee"]
+
+
 def test_nobody_identified_means_everyone_gets_the_minutes():
     minutes = _minutes("en")
-    minutes.present, minutes.absent = [], []
-    recipients, problems = addresses.resolve(_meeting("en"), minutes, None)
-    assert {r.kind for r in recipients} == {"attendee"} and len(recipients) == 4
-    assert any("nobody was identified" in p for p in problems)
+    minutes.present, minutes.absent = ["Speaker 1", "SPEAKER_01"], []  # voices, but no names
+    speakers = {"labels": {"SPEAKER_00": None, "SPEAKER_01": None}, "present": [],
+                "unnamed": {"SPEAKER_00": "Speaker 1", "SPEAKER_01": "Speaker 2"}}
+    for hint in (None, speakers):
+        recipients, problems = addresses.resolve(_meeting("en"), minutes, hint)
+        assert {r.kind for r in recipients} == {"attendee"} and len(recipients) == 4
+        assert any("nobody was identified" in p for p in problems)
 
 
 def test_team_domains():

@@ -124,15 +124,22 @@ class Recipient:
         return name_key(re.sub(r"[._+-]+", " ", self.address.address.rpartition("@")[0]))
 
 
-def present_names(minutes: schema.Minutes, speakers: dict | None) -> set[str]:
-    """Keys (see :func:`name_key`) of everyone the minutes or the speaker naming say was there."""
+_GENERIC_SPEAKER_RE = re.compile(r"^(speaker|locuteur|locutrice|intervenant|intervenante|unknown|inconnu)[\s_-]*\d*$",
+                                 re.IGNORECASE)
+
+
+def present_names(minutes: schema.Minutes, speakers: dict | None) -> dict[str, str]:
+    """Everyone the minutes or the speaker naming say was there: name key (see :func:`name_key`) -> name."""
     names = set(minutes.present or [])
     if speakers:
         names.update(n for n in speakers.get("present") or [] if isinstance(n, str))
         for label in (speakers.get("labels") or {}).values():
             if isinstance(label, dict) and label.get("name"):
                 names.add(str(label["name"]))
-    return {name_key(n) for n in names if name_key(n)}
+    unnamed = set((speakers or {}).get("unnamed", {}).values()) if isinstance((speakers or {}).get("unnamed"), dict) else set()
+    # "Speaker 1", "SPEAKER_00": someone spoke, but who is unknown; they name no recipient.
+    return {name_key(n): n for n in sorted(names)
+            if name_key(n) and n not in unnamed and not _GENERIC_SPEAKER_RE.match(n.strip())}
 
 
 def _identified(speakers: dict | None) -> list[tuple[str, str]]:
@@ -142,6 +149,12 @@ def _identified(speakers: dict | None) -> list[tuple[str, str]]:
         if isinstance(label, dict) and label.get("email"):
             found.append((str(label.get("name") or ""), str(label["email"])))
     return found
+
+
+def _name_matches(key: str, name: str) -> bool:
+    """The same person, by name: equal, or one a shorter form of the other ("Alice" / "Alice Martin")."""
+    mine, theirs = set(key.split()), set(name.split())
+    return bool(mine and theirs) and (mine <= theirs or theirs <= mine)
 
 
 def resolve(meeting: schema.Meeting, minutes: schema.Minutes, speakers: dict | None = None
@@ -191,7 +204,17 @@ def resolve(meeting: schema.Meeting, minutes: schema.Minutes, speakers: dict | N
         for recipient in by_address.values():
             recipient.kind = ATTENDEE
     for key, recipient in by_address.items():
-        if key in voice_addresses or (recipient.key and recipient.key in present):
+        if key in voice_addresses or recipient.key in present:
             recipient.kind = ATTENDEE
+    exact = {r.key for r in by_address.values()}
+    for name in sorted(set(present) - exact):
+        # A shorter or longer form of a recipient's name. When it fits several, which one was there
+        # is unknown: all of them get the minutes (better than telling an attendee they missed it).
+        matches = [r for r in by_address.values() if r.key and _name_matches(r.key, name)]
+        for recipient in matches:
+            recipient.kind = ATTENDEE
+        if len(matches) > 1:
+            problems.append(f"{present[name]!r} who was present could be {', '.join(r.name or r.address.address for r in matches)}"
+                            ": each gets the minutes as an attendee")
     recipients = sorted(by_address.values(), key=lambda r: r.kind != ATTENDEE)
     return recipients, problems

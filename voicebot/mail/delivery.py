@@ -73,9 +73,8 @@ def _exclusive(settings: Settings) -> Iterator[bool]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def _scrub(text: str, settings: Settings) -> str:
+def _scrub(text: str, password: str) -> str:
     """Error text as stored and shown: the SMTP password never appears in it."""
-    password = settings.smtp.password
     return text.replace(password, "***") if password and len(password) >= 3 else text
 
 
@@ -97,6 +96,7 @@ def deliver(db: Any, settings: Settings, *, now: datetime | None = None, limit: 
                               "failed": 0, "messages": [],
                               "maildir": str(transport.path) if isinstance(transport, MaildirTransport) else None}
     envelope_from = sender(settings)[1].address
+    password = transport.config.password if isinstance(transport, SmtpTransport) else ""
     with _exclusive(settings) as alone:
         if not alone:
             report["busy"] = True
@@ -126,14 +126,15 @@ def deliver(db: Any, settings: Settings, *, now: datetime | None = None, limit: 
                         db.outbox_mark_sent(message.id)
                         _note(report, message, "sent")
                     else:
-                        _failed(db, settings, report, message, error, now)
+                        _failed(db, settings, report, message, error, now, password)
                 if len(batch) < limit:
                     break
     return report
 
 
-def _failed(db: Any, settings: Settings, report: dict, message: Any, error: DeliveryError, now: datetime) -> None:
-    reply = _scrub(error.reply, settings)
+def _failed(db: Any, settings: Settings, report: dict, message: Any, error: DeliveryError, now: datetime,
+            password: str) -> None:
+    reply = _scrub(error.reply, password)
     attempts = (message.attempts or 0) + 1
     if not error.temporary:
         db.outbox_mark_failed(message.id, reply)
