@@ -13,6 +13,7 @@ import email.policy
 import json
 import os
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -143,6 +144,23 @@ def remove_mail(maildir: Path, match: Callable[[bytes], bool]) -> int:
 # --- names in artifacts ---------------------------------------------------------
 
 
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form of a name (for matching people and speakers)."""
+    text = unicodedata.normalize("NFKD", text or "")
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(text.casefold().split())
+
+
+def name_tokens(needles: Iterable[str]) -> set[str]:
+    """The folded words of names and emails ("Zoé Martin", "zoe@x.org" -> zoe, martin, x, org)."""
+    return {fold(part) for needle in needles if needle for part in re.findall(r"\w+", needle)}
+
+
+def is_name_word(word: str, tokens: set[str]) -> bool:
+    """A transcript word (" Martin," or " zoe@x.org") that is, or holds, one of the name tokens."""
+    return any(fold(part) in tokens for part in re.findall(r"\w+", word))
+
+
 def name_pattern(needles: Iterable[str]) -> re.Pattern[str] | None:
     """A case-insensitive pattern of whole-word occurrences of any of the needles."""
     needles = sorted({n.strip() for n in needles if n and n.strip()}, key=len, reverse=True)
@@ -170,10 +188,20 @@ def redact_value(value: Any, pattern: re.Pattern[str], label: str) -> Any:
     return value
 
 
-def redact_directory(directory: Path, pattern: re.Pattern[str], label: str,
-                     *, drop_segments_of: set[str] | None = None) -> int:
+def redact_segments(segments: list[Any], pattern: re.Pattern[str], tokens: set[str]) -> None:
+    """In transcript segments whose text mentions the pattern, drop the word timings of the name."""
+    for seg in segments:
+        if isinstance(seg, dict) and isinstance(seg.get("text"), str) and pattern.search(seg["text"]) \
+                and isinstance(seg.get("words"), list):
+            seg["words"] = [w for w in seg["words"]
+                            if not (isinstance(w, dict) and is_name_word(str(w.get("word", "")), tokens))]
+
+
+def redact_directory(directory: Path, pattern: re.Pattern[str], label: str, *, tokens: set[str] = frozenset(),
+                     drop_segments_of: set[str] | None = None) -> int:
     """Rewrite the text artifacts of a meeting folder with the pattern replaced; files changed.
 
+    ``tokens``: the name's words, removed from the word timings of segments that mention it.
     ``drop_segments_of``: also remove transcript segments spoken by these labels
     (a transcript JSON's ``segments`` list)."""
     changed = 0
@@ -195,9 +223,11 @@ def redact_directory(directory: Path, pattern: re.Pattern[str], label: str,
                 except ValueError:
                     data = None
                 if data is not None:
-                    if drop_segments_of and isinstance(data, dict) and isinstance(data.get("segments"), list):
-                        data["segments"] = [s for s in data["segments"]
-                                            if not (isinstance(s, dict) and s.get("speaker") in drop_segments_of)]
+                    if isinstance(data, dict) and isinstance(data.get("segments"), list):
+                        if drop_segments_of:
+                            data["segments"] = [s for s in data["segments"] if not (
+                                isinstance(s, dict) and s.get("speaker") in drop_segments_of)]
+                        redact_segments(data["segments"], pattern, tokens)
                     data = redact_value(data, pattern, label)
                     new_text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
                     if json.loads(new_text) == json.loads(text):

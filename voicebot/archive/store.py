@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from voicebot import recordings, schema
 from voicebot.archive import erase
+from voicebot.archive.erase import fold
 from voicebot.archive.backends import MARK_END, MARK_START, Backend, PostgresBackend, SQLiteBackend
 from voicebot.archive.query import Query, Term, parse, tokenize
 from voicebot.config import Settings
@@ -86,13 +86,6 @@ def parse_age(text: str) -> timedelta:
     if not match:
         raise UserError(f"{text!r} is not an age like 90d, 12w, 6mo or 1y")
     return timedelta(days=float(match.group(1)) * _AGE_UNITS[match.group(2) or "d"])
-
-
-def fold(text: str) -> str:
-    """Case- and accent-insensitive form of a name (for matching people and speakers)."""
-    text = unicodedata.normalize("NFKD", text or "")
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return " ".join(text.casefold().split())
 
 
 # --- records ------------------------------------------------------------------------
@@ -325,7 +318,8 @@ class Archive:
     # transcripts ---------------------------------------------------------------------
     def save_transcript(self, meeting_id: str, transcript: schema.Transcript) -> int:
         """Replace the meeting's segments (and their index entries); the number stored."""
-        rows = [(meeting_id, i, float(s.start), float(s.end), s.speaker, s.language, s.text.strip(),
+        # NUL cannot be stored in PostgreSQL text; nobody says it anyway
+        rows = [(meeting_id, i, float(s.start), float(s.end), s.speaker, s.language, s.text.replace("\x00", "").strip(),
                  _words_json(s.words)) for i, s in enumerate(transcript.segments)]
         with self.backend.transaction():
             if not self.backend.one("SELECT id FROM meetings WHERE id = ?", (meeting_id,)):
@@ -734,7 +728,7 @@ class Archive:
                     report["segments_relabelled"] = self.backend.execute(
                         f"UPDATE segments SET speaker = ? WHERE speaker IN ({marks})", [FORGOTTEN, *labels])
             # mentions of the name (or email) in what was said
-            name_tokens = {fold(t) for n in names for t in re.findall(r"\w+", n)}
+            tokens = erase.name_tokens([*names, *([email] if email else [])])
             hits: dict[int, Hit] = {}
             for needle in [*names, *([email] if email else [])]:
                 hits.update((h.segment_id, h) for h in self.search(Query([[Term(tuple(tokenize(needle)))]]),
@@ -743,8 +737,7 @@ class Archive:
                 row = self.backend.one("SELECT text, words FROM segments WHERE id = ?", (hit.segment_id,))
                 if row is None or not pattern.search(row["text"]):
                     continue
-                words = [w for w in json.loads(row["words"] or "[]")
-                         if fold("".join(re.findall(r"\w+", str(w[2])))) not in name_tokens]
+                words = [w for w in json.loads(row["words"] or "[]") if not erase.is_name_word(str(w[2]), tokens)]
                 self.backend.execute("UPDATE segments SET text = ?, words = ? WHERE id = ?",
                                      (pattern.sub(FORGOTTEN, row["text"]),
                                       json.dumps(words, ensure_ascii=False, separators=(",", ":")) if words else None,
@@ -792,7 +785,7 @@ class Archive:
         for mid in touched:
             directory = self._meeting_directory(mid, meetings.get(mid, {}).get("directory"))
             if directory:
-                files += erase.redact_directory(directory, pattern, FORGOTTEN,
+                files += erase.redact_directory(directory, pattern, FORGOTTEN, tokens=tokens,
                                                 drop_segments_of=set(labels) if speech else None)
         report["files_rewritten"] = files
         report["meetings"] = sorted(touched)
