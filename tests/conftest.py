@@ -102,3 +102,14 @@ def archive_settings(request, home):
     if request.param == "postgres":
         current.database.url = request.getfixturevalue("postgres_url")
     return current
+
+
+@pytest.fixture
+def pulse(tmp_path_factory):
+    """A private PulseAudio server (tests/pulse.py): its default input is a null sink's monitor, so what
+    ``pulse.play(path)`` plays, a recorder started with ``env={**os.environ, **pulse.env}`` captures."""
+    from pulse import PulseServer  # tests/pulse.py (the tests folder is on sys.path under pytest)
+
+    server = PulseServer(tmp_path_factory.mktemp("pulse")).start()
+    yield server
+    server.stop()
