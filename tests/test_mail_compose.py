@@ -172,7 +172,7 @@ def test_attendees_and_absentee_get_different_messages(settings):
     alternative = next(p for p in bob.iter_parts() if p.get_content_type() == "multipart/alternative")
     assert [p.get_content_type() for p in alternative.iter_parts()] == ["text/plain", "text/html"]
     text = _body(bob, "plain")
-    assert "Here are the minutes of Website launch weekly meeting" in text
+    assert "Here are the minutes of “Website launch weekly meeting”" in text
     assert "Thursday 12 March 2026 at 09:30" in text
     assert "Move the launch to the seventh of April. [at 0:25]" in text
     assert text.index("YOUR ACTION ITEMS") < text.index("Send the signed contract") < text.index("OTHER ACTION ITEMS")

@@ -29,8 +29,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "subject_alert": "voicebot: {stage} failed for meeting {meeting}",
         "hello": "Hello {name},",
         "hello_anonymous": "Hello,",
-        "intro_attendee": "Here are the minutes of {title}, held on {when} ({duration}).",
-        "intro_absentee": "You were invited to {title} on {when} ({duration}) but were not there. "
+        "intro_attendee": "Here are the minutes of “{title}”, held on {when} ({duration}).",
+        "intro_absentee": "You were invited to “{title}” on {when} ({duration}) but were not there. "
                           "Here is what was decided, and what concerns you.",
         "labelled": "{label}: {text}",
         "present": "Present",
@@ -76,8 +76,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "subject_alert": "voicebot : échec de l'étape {stage} pour la réunion {meeting}",
         "hello": "Bonjour {name},",
         "hello_anonymous": "Bonjour,",
-        "intro_attendee": "Voici le compte rendu de la réunion {title}, tenue le {when} ({duration}).",
-        "intro_absentee": "Vous étiez invité(e) à la réunion {title} du {when} ({duration}) mais vous "
+        "intro_attendee": "Voici le compte rendu de la réunion « {title} », tenue le {when} ({duration}).",
+        "intro_absentee": "Vous étiez invité(e) à la réunion « {title} » du {when} ({duration}) mais vous "
                           "n'étiez pas là. Voici ce qui a été décidé, et ce qui vous concerne.",
         "labelled": "{label} : {text}",
         "present": "Présents",
