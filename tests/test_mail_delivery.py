@@ -130,14 +130,24 @@ def down_smtpd():
 # --- the meeting, its minutes and outbox, in a real archive ---------------------------------
 
 
-@pytest.fixture
-def settings(home):
-    s = load_settings()
+def _mail_settings(s):
     s.mail.sender = "Voicebot <minutes@example.org>"
     s.mail.retry_base = 60.0
     s.mail.retry_max = 3600.0
     s.smtp.timeout = 10.0
     return s
+
+
+@pytest.fixture
+def settings(home):
+    """Settings with the archive in SQLite under a temporary home."""
+    return _mail_settings(load_settings())
+
+
+@pytest.fixture
+def db_settings(archive_settings):
+    """The same, once with SQLite and once with PostgreSQL (the archive's two backends)."""
+    return _mail_settings(archive_settings)
 
 
 def _queue_minutes(settings, *, people=PEOPLE, extra_items=()) -> list:
@@ -170,11 +180,11 @@ def _outbox(settings) -> dict[str, object]:
 # --- the tests ---------------------------------------------------------------------------
 
 
-def test_attendees_and_absentees_receive_their_own_messages(settings, smtpd):
-    settings.smtp.url = smtpd.url
+def test_attendees_and_absentees_receive_their_own_messages(db_settings, smtpd):
+    db_settings.smtp.url = smtpd.url
     david_item = schema.ActionItem("David", "Review the French user guide", "2026-03-20", 67.3, 72.2)
-    queued = _queue_minutes(settings, extra_items=[david_item])
-    report = _deliver(settings)
+    queued = _queue_minutes(db_settings, extra_items=[david_item])
+    report = _deliver(db_settings)
     assert (report["sent"], report["retry"], report["failed"]) == (4, 0, 0)
     assert report["transport"] == smtpd.url and report["maildir"] is None
 
@@ -201,85 +211,85 @@ def test_attendees_and_absentees_receive_their_own_messages(settings, smtpd):
     ics = next(p for p in david.iter_attachments() if p.get_filename().endswith(".ics"))
     assert ics.get_content_type() == "text/calendar" and "DUE;VALUE=DATE:20260320" in ics.get_content()
 
-    assert {m.status for m in _outbox(settings).values()} == {"sent"}
-    assert _deliver(settings, _now(7200))["due"] == 0  # nothing goes twice
+    assert {m.status for m in _outbox(db_settings).values()} == {"sent"}
+    assert _deliver(db_settings, _now(7200))["due"] == 0  # nothing goes twice
     assert len(smtpd.handler.received) == 4
     # composing and saving the same minutes again queues nothing new
     messages, _ = compose(schema.Minutes.from_dict(schema.read_json(SAMPLES / "meeting-en.expected.json")),
                           schema.Meeting(id=MEETING_ID, title="x", started_at="2026-03-12T09:30:00+01:00",
-                                         invitees=[schema.Person(n, e) for n, e in PEOPLE]), settings)
-    with open_archive(settings) as db:
+                                         invitees=[schema.Person(n, e) for n, e in PEOPLE]), db_settings)
+    with open_archive(db_settings) as db:
         assert db.enqueue(messages) == 0
 
 
-def test_451_then_accepted_is_delivered_once_after_retry(settings, smtpd):
-    settings.smtp.url = smtpd.url
-    _queue_minutes(settings)
+def test_451_then_accepted_is_delivered_once_after_retry(db_settings, smtpd):
+    db_settings.smtp.url = smtpd.url
+    _queue_minutes(db_settings)
     smtpd.handler.data_replies = ["451 4.3.0 Mailbox busy, try again later"]
     now = _now(1)
-    report = _deliver(settings, now)
+    report = _deliver(db_settings, now)
     assert (report["sent"], report["retry"], report["failed"]) == (3, 1, 0)
     [retried] = [m for m in report["messages"] if m["status"] == "retry"]
     assert retried["error"] == "451 4.3.0 Mailbox busy, try again later"
-    waiting = _outbox(settings)[retried["recipient"]]
+    waiting = _outbox(db_settings)[retried["recipient"]]
     assert waiting.status == "pending" and waiting.attempts == 1
     wait = (dt.datetime.fromisoformat(waiting.next_attempt_at) - now).total_seconds()
     assert 60 / 2 - 1 <= wait <= 60 + 1  # first backoff: retry_base, half of it jittered
 
-    assert _deliver(settings, now)["due"] == 0  # not before its time
-    report = _deliver(settings, now + dt.timedelta(seconds=61))
+    assert _deliver(db_settings, now)["due"] == 0  # not before its time
+    report = _deliver(db_settings, now + dt.timedelta(seconds=61))
     assert (report["sent"], report["retry"]) == (1, 0)
     assert len(smtpd.handler.received) == 4 and set(smtpd.by_message_id().values()) == {1}
-    assert {m.status for m in _outbox(settings).values()} == {"sent"}
+    assert {m.status for m in _outbox(db_settings).values()} == {"sent"}
 
 
-def test_550_for_one_address_fails_it_and_delivers_the_others(settings, smtpd):
-    settings.smtp.url = smtpd.url
-    _queue_minutes(settings)
+def test_550_for_one_address_fails_it_and_delivers_the_others(db_settings, smtpd):
+    db_settings.smtp.url = smtpd.url
+    _queue_minutes(db_settings)
     smtpd.handler.reject["bob@example.org"] = "550 5.1.1 <bob@example.org>: Recipient address rejected"
-    report = _deliver(settings)
+    report = _deliver(db_settings)
     assert (report["sent"], report["retry"], report["failed"]) == (3, 0, 1)
-    outbox = _outbox(settings)
+    outbox = _outbox(db_settings)
     assert outbox["bob@example.org"].status == "failed"
     assert outbox["bob@example.org"].last_error == "550 5.1.1 <bob@example.org>: Recipient address rejected"
     assert all(m.status == "sent" for a, m in outbox.items() if a != "bob@example.org")
     assert sorted(r.rcpt_tos[0] for r in smtpd.handler.received) == ["alice@example.org", "carol@example.org",
                                                                      "david@example.org"]
-    with open_archive(settings) as db:
+    with open_archive(db_settings) as db:
         assert db.stats(_now())["outbox_failed"] == 1  # what `voicebot status` shows
-    assert _deliver(settings, _now(86400))["due"] == 0  # a permanent failure is not retried by itself
+    assert _deliver(db_settings, _now(86400))["due"] == 0  # a permanent failure is not retried by itself
 
     # the address is fixed on the server side: `voicebot outbox retry` sends it
     del smtpd.handler.reject["bob@example.org"]
-    result = run_cli("outbox", "retry", env={"VOICEBOT_SMTP_URL": smtpd.url,
-                                             "VOICEBOT_MAIL_SENDER": "minutes@example.org"})
+    result = run_cli("outbox", "retry", env={"VOICEBOT_SMTP_URL": smtpd.url, "VOICEBOT_MAIL_SENDER": "minutes@example.org",
+                                             "VOICEBOT_DATABASE_URL": db_settings.database.url})
     assert result.returncode == 0, result.stderr
     assert "1 message back in the queue" in result.stdout and "sent" in result.stdout
-    assert _outbox(settings)["bob@example.org"].status == "sent"
+    assert _outbox(db_settings)["bob@example.org"].status == "sent"
     assert len(smtpd.handler.received) == 4
 
 
-def test_server_down_then_up_delivers_everything(settings, down_smtpd):
-    settings.smtp.url = down_smtpd.url
-    settings.mail.max_attempts = 3
-    queued = _queue_minutes(settings)
+def test_server_down_then_up_delivers_everything(db_settings, down_smtpd):
+    db_settings.smtp.url = down_smtpd.url
+    db_settings.mail.max_attempts = 3
+    queued = _queue_minutes(db_settings)
     now = _now(1)
-    report = _deliver(settings, now)
+    report = _deliver(db_settings, now)
     assert (report["sent"], report["retry"], report["failed"]) == (0, 4, 0)
     assert all("connection refused" in m["error"] for m in report["messages"])
-    assert {m.attempts for m in _outbox(settings).values()} == {1}
+    assert {m.attempts for m in _outbox(db_settings).values()} == {1}
 
-    report = _deliver(settings, now + dt.timedelta(hours=1))
-    assert report["retry"] == 4 and {m.attempts for m in _outbox(settings).values()} == {2}
-    report = _deliver(settings, now + dt.timedelta(hours=3))  # third attempt: max_attempts reached
+    report = _deliver(db_settings, now + dt.timedelta(hours=1))
+    assert report["retry"] == 4 and {m.attempts for m in _outbox(db_settings).values()} == {2}
+    report = _deliver(db_settings, now + dt.timedelta(hours=3))  # third attempt: max_attempts reached
     assert report["failed"] == 4
-    assert all("gave up after 3 attempts" in m.last_error for m in _outbox(settings).values())
+    assert all("gave up after 3 attempts" in m.last_error for m in _outbox(db_settings).values())
 
     down_smtpd.start()
-    assert _deliver(settings, now + dt.timedelta(hours=4))["due"] == 0  # failed ones wait for a retry
-    with open_archive(settings) as db:
+    assert _deliver(db_settings, now + dt.timedelta(hours=4))["due"] == 0  # failed ones wait for a retry
+    with open_archive(db_settings) as db:
         assert db.outbox_requeue() == 4
-    report = _deliver(settings, _now(1))
+    report = _deliver(db_settings, _now(1))
     assert report["sent"] == 4
     assert sorted(down_smtpd.by_message_id()) == sorted(m.message_id for m in queued)
     assert set(down_smtpd.by_message_id().values()) == {1}
@@ -295,17 +305,17 @@ def test_server_down_then_up_within_the_attempts(settings, down_smtpd):
     assert report["sent"] == 4 and len(down_smtpd.handler.received) == 4
 
 
-def test_connection_dropped_after_data_gives_at_most_one_duplicate(settings, smtpd):
-    settings.smtp.url = smtpd.url
-    queued = _queue_minutes(settings)
+def test_connection_dropped_after_data_gives_at_most_one_duplicate(db_settings, smtpd):
+    db_settings.smtp.url = smtpd.url
+    queued = _queue_minutes(db_settings)
     smtpd.handler.drop_after_data = 1
     now = _now(1)
-    report = _deliver(settings, now)
+    report = _deliver(db_settings, now)
     # the first message reached the server, but its 250 never came back: it stays pending
     assert report["retry"] >= 1 and "closed the connection" in report["messages"][0]["error"]
-    report = _deliver(settings, now + dt.timedelta(hours=1))
+    report = _deliver(db_settings, now + dt.timedelta(hours=1))
     assert report["failed"] == 0
-    assert {m.status for m in _outbox(settings).values()} == {"sent"}
+    assert {m.status for m in _outbox(db_settings).values()} == {"sent"}
     counts = smtpd.by_message_id()
     assert sorted(counts) == sorted(m.message_id for m in queued)  # everyone got theirs
     assert sorted(counts.values()) == [1, 1, 1, 2]  # exactly one duplicate, with the same Message-ID
