@@ -69,22 +69,25 @@ def _print_report(report: dict) -> None:
         else:
             console.print(f"[red]failed[/]  {who}: {escape(item['error'] or '')}")
     summary = f"{report['sent']} sent, {report['retry']} to retry, {report['failed']} failed"
+    if not report["due"]:
+        summary = "Nothing to send"
     if report["maildir"]:
-        console.print(f"{summary}. No SMTP server set (VOICEBOT_SMTP_URL): messages were written as .eml files "
-                      f"into the Maildir {escape(report['maildir'])}/new")
-    elif report["due"]:
-        console.print(f"{summary}, via {escape(report['transport'])}.")
+        written = "messages were written" if report["due"] else "messages go"
+        console.print(f"{summary}. No SMTP server set (VOICEBOT_SMTP_URL): {written} as .eml files into the "
+                      f"Maildir {escape(report['maildir'])}/new")
     else:
-        console.print("Nothing to send.")
+        console.print(f"{summary}, via {escape(report['transport'])}." if report["due"] else f"{summary}.")
 
 
-def _deliver_once(as_json: bool) -> dict:
+def _deliver_once(as_json: bool, *, quiet_when_idle: bool = False) -> dict:
     from voicebot.archive import open_archive
     from voicebot.mail import deliver
 
     s = settings()
     with open_archive(s) as db:
         report = deliver(db, s)
+    if quiet_when_idle and not report["due"] and not report["busy"]:
+        return report
     if as_json:
         console.print_json(json.dumps(report, ensure_ascii=False))
     else:
@@ -105,7 +108,7 @@ def send(
     try:
         while True:
             time.sleep(every)
-            _deliver_once(as_json)
+            _deliver_once(as_json, quiet_when_idle=True)
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
 
