@@ -13,7 +13,11 @@ import datetime as dt
 import email
 import fcntl
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import ssl
 from dataclasses import dataclass
 from email import policy
@@ -58,6 +62,7 @@ class Received:
 
 class Handler:
     def __init__(self) -> None:
+        self.on_data = None  # called with each message received, before the server answers
         self.received: list[Received] = []
         self.reject: dict[str, str] = {}  # address -> permanent reply to RCPT
         self.data_replies: list[str] = []  # replies to DATA, used up before accepting
@@ -73,6 +78,8 @@ class Handler:
         if self.data_replies:
             return self.data_replies.pop(0)
         self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        if self.on_data is not None:
+            self.on_data()
         if self.drop_after_data:
             self.drop_after_data -= 1
             server.transport.close()  # the message arrived; the client never hears the 250
@@ -321,6 +328,36 @@ def test_connection_dropped_after_data_gives_at_most_one_duplicate(db_settings, 
     assert sorted(counts.values()) == [1, 1, 1, 2]  # exactly one duplicate, with the same Message-ID
     twice = [r for r in smtpd.handler.received if counts[r.message_id] == 2]
     assert twice[0].data == twice[1].data  # the very same bytes, so clients show it once
+
+
+def test_sender_killed_between_sending_and_marking_sent(settings, smtpd):
+    """A real crash: `voicebot outbox send` is SIGKILLed while the server holds its first
+    message (received, not yet answered). The next run sends that one again: one duplicate,
+    same Message-ID, and nothing lost."""
+    queued = _queue_minutes(settings)
+    env = {**os.environ, "VOICEBOT_SMTP_URL": smtpd.url, "VOICEBOT_MAIL_SENDER": "minutes@example.org"}
+    sender = subprocess.Popen([sys.executable, "-m", "voicebot", "outbox", "send"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def crash() -> None:
+        smtpd.handler.on_data = None
+        sender.kill()
+        sender.wait(timeout=30)
+
+    smtpd.handler.on_data = crash
+    sender.wait(timeout=120)
+    assert sender.returncode == -signal.SIGKILL
+    assert len(smtpd.handler.received) == 1
+    first = smtpd.handler.received[0].message_id
+    outbox = {m.message_id: m for m in _outbox(settings).values()}
+    assert outbox[first].status == "pending"  # the crash came before it was marked sent
+
+    settings.smtp.url = smtpd.url
+    report = _deliver(settings)
+    assert report["sent"] == 4 and report["failed"] == 0
+    counts = smtpd.by_message_id()
+    assert sorted(counts) == sorted(m.message_id for m in queued)
+    assert counts[first] == 2 and sorted(counts.values()) == [1, 1, 1, 2]
 
 
 def _certificate(directory: Path) -> tuple[Path, Path]:
