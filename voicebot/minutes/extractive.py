@@ -1,0 +1,500 @@
+"""The extractive engine: offline, no model, deterministic.
+
+- Key points: TextRank over TF-IDF sentence vectors (sentences with some
+  content), the most central ones kept, redundant ones skipped, in time order.
+- Decisions: French and English patterns ("we decided to", "we agreed to",
+  "on a décidé de", "c'est décidé", ...) on every sentence whatever its
+  language (meetings switch); a bare "agreed" takes the content of the
+  proposal just before it.
+- Action items: commitments ("I will send...", "je vais préparer...", "je m'en
+  occupe"), requests to someone ("Bob, can you...", "Julien, tu peux..."),
+  third-person assignments ("Carol will...") and needs ("we need to...", "il
+  faut...") that someone then takes ("I'll take care of it"). The owner is the
+  addressee, the named person or the speaker; the due date is the date
+  expression in the same clause (or in the reply), resolved against the
+  meeting date.
+- Open questions: questions with content that stay unanswered or are left open.
+- Next meeting: "let's meet again next Thursday at ten", "on se retrouve mercredi prochain".
+
+Every item keeps the time span of the sentences it came from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from voicebot import schema
+from voicebot.minutes import dates
+from voicebot.minutes.people import People, is_generic
+from voicebot.minutes.text import STOPWORDS, Sentence, content_words, fold, fold_same_length, stem
+
+# --- patterns (matched on folded text: lowercase, no accents, plain apostrophes) ------------------------
+
+_NEGATED_DECISION = re.compile(
+    r"\b(not|never|no|yet\s+to|haven't|hasn't|didn't|don't|wasn't|isn't|undecided|to\s+be\s+decided|tbd|"
+    r"pas|rien|aucune?|jamais|reste\s+a|a\s+decider)\b[^.?!]{0,25}\b(decid|agree|decision|settled|convenu|d'accord|valid|tranch)")
+_DECISION = [
+    re.compile(r"\b(?:we(?:'ve|\s+have)?|it(?:'s|\s+is|\s+has\s+been|\s+was)|that(?:'s|\s+is)|everyone|everybody|all)\s+"
+               r"(?:all\s+)?(?:decided|agreed|settled|approved|validated|confirmed|voted)\b(?:\s+(?:to|that|on|upon|for))?[\s,:]*"),
+    re.compile(r"\b(?:the\s+|our\s+|final\s+)?decision\s+(?:is|was|has\s+been)\s*(?:made\s*)?(?:to|that|:)?\s*"),
+    re.compile(r"\b(?:we(?:'ll|\s+will|'re\s+going\s+to|\s+are\s+going\s+to)|let's|let\s+us)\s+go\s+(?:with|for)\s+"),
+    re.compile(r"\b(?:on\s+a|nous\s+avons|il\s+a\s+ete|c'est|c'etait|il\s+est|c'est\s+donc)\s+(?:donc\s+|bien\s+)?"
+               r"(?:decide|valide|convenu|acte|arrete|tranche|vote|adopte|entendu|d'accord)\b(?:\s+(?:de|d'|que|qu'|pour|sur))?[\s,:]*"),
+    re.compile(r"\b(?:la\s+)?decision\s+(?:est|a\s+ete\s+prise)\s*(?:de|d'|que|qu'|:)?\s*"),
+    re.compile(r"\b(?:on\s+(?:est|tombe)|nous\s+sommes|tout\s+le\s+monde\s+est)\s+(?:donc\s+)?d'accord\s+(?:pour|sur)\s+"),
+    re.compile(r"\bon\s+(?:retient|valide|part\s+sur|choisit|adopte)\s+"),
+]
+_PROPOSAL = re.compile(r"\b(?:i\s+propose|i\s+suggest|i'd\s+suggest|what\s+if\s+we|how\s+about|shall\s+we|why\s+don't\s+we|"
+                       r"je\s+propose|je\s+suggere|on\s+pourrait|et\s+si\s+on|pourquoi\s+ne\s+pas)\b(?:\s+(?:that\s+we|to|de|d'|qu'on|que))?\s*")
+
+_TASK_END = re.compile(r"[.;!?]|,\s+(?:and|but|so|because|et|mais|donc|car|parce)\b|\s(?:but|so\s+that|because|mais|parce\s+que|"
+                       r"afin\s+que|and\s+then|et\s+puis|then\s+i|puis\s+je)\b|,\s+(?:ok|okay|right|d'accord)\b")
+_SELF = [
+    re.compile(r"\bi\s*(?:'ll|\s+will|\s+shall|'m\s+going\s+to|\s+am\s+going\s+to|'m\s+gonna|\s+can)\s+(?:also\s+|then\s+|just\s+|"
+               r"definitely\s+|personally\s+)?"),
+    re.compile(r"\blet\s+me\s+"),
+    re.compile(r"\bje\s+(?:vais|peux|pourrai|dois|m'occupe\s+de|m'occuperai\s+de|me\s+charge\s+de|me\s+chargerai\s+de|"
+               r"prends|compte)\s+(?:aussi\s+|donc\s+|personnellement\s+)?"),
+    re.compile(r"\b(?:je\s+|j')(?=[a-z]+rai\b)"),  # future tense: "j'enverrai", "je préparerai"
+]
+_ACCEPT_SELF = re.compile(r"\b(?:i'll|i\s+will|i\s+can|i'm\s+going\s+to)\s+(?:take\s+care\s+of|handle|do|deal\s+with|look\s+into|"
+                          r"sort\s+out|take)\s+(?:it|that|this|those|them)\b|\bleave\s+it\s+(?:to|with)\s+me\b|\bi'm\s+on\s+it\b|"
+                          r"\bwill\s+do\b|\bje\s+m'en\s+(?:occupe|charge|occuperai|chargerai)\b|\bje\s+(?:le|la|les)\s+"
+                          r"(?:fais|ferai|prends)\b|\bje\s+m'y\s+colle\b|\bc'est\s+pour\s+moi\b|\bje\s+veux\s+bien\b|"
+                          r"\bje\s+prends\b\s*[.!]?$")
+_ACCEPT_SHORT = re.compile(r"^(?:yes|yeah|yep|sure|ok|okay|of\s+course|no\s+problem|absolutely|fine|will\s+do|oui|d'accord|"
+                           r"ok\s+pour\s+moi|pas\s+de\s+(?:probleme|souci)|bien\s+sur|ca\s+marche|c'est\s+note|entendu|volontiers)\b")
+_REQUEST = [
+    re.compile(r"\b(?:can|could|would|will)\s+you\s+(?:please\s+|also\s+|maybe\s+)?(?!tell\s+me\b|remind\s+me\b|repeat\b|hear\b|see\b)"),
+    re.compile(r"\b(?:i\s+need\s+you\s+to|i'd\s+like\s+you\s+to|you\s+need\s+to|you\s+should|you'll\s+need\s+to|make\s+sure\s+you|"
+               r"please)\s+"),
+    re.compile(r"\b(?:tu\s+peux|tu\s+pourrais|peux-tu|pourrais-tu|est-ce\s+que\s+tu\s+(?:peux|pourrais)|vous\s+pouvez|"
+               r"vous\s+pourriez|pouvez-vous|pourriez-vous|tu\s+veux\s+bien|je\s+te\s+laisse|je\s+vous\s+laisse|"
+               r"il\s+faudrait\s+que\s+tu|il\s+faut\s+que\s+tu|tu\s+dois|tu\s+devras|merci\s+de|tu\s+t'occupes\s+de|"
+               r"tu\s+te\s+charges\s+de)\s+(?:bien\s+|aussi\s+|s'il\s+te\s+plait\s+)?"),
+]
+_NEED = [
+    re.compile(r"\b(?:we|someone|somebody)\s+(?:really\s+|also\s+|still\s+)?(?:(?:need|needs|have|has|will\s+have|"
+               r"'ll\s+have)\s+to|must|should)\s+(?:also\s+)?(?=[a-z])"),
+    re.compile(r"\b(?:it\s+is|it's)\s+(?:necessary|important|urgent)\s+to\s+"),
+    re.compile(r"\b(?:il\s+faut|il\s+faudra|il\s+faudrait|on\s+doit|on\s+devra|nous\s+devons|quelqu'un\s+doit|"
+               r"on\s+va\s+devoir|il\s+est\s+urgent\s+de|il\s+est\s+important\s+de)\s+(?:aussi\s+|encore\s+|absolument\s+|"
+               r"vraiment\s+|qu'on\s+)?"),
+]
+# Words after which no action follows (stative verbs, opinions, vague plans).
+_NOT_TASKS = set("""
+be have know think see agree like love want need hope guess believe mean understand remember feel wonder say
+try keep let go get come meet talk discuss consider look seem sound stay wait start continue answer
+etre avoir savoir penser croire voir aimer vouloir esperer comprendre sentir dire suis ai sais pense crois vois
+veux peux dois aller venir rester attendre parler discuter reflechir regarder trouver continuer commencer
+""".split())
+_OBJECT_PRONOUNS = {"it", "that", "this", "them", "those", "le", "la", "les", "ca", "cela"}
+_DUE_PREFIX = re.compile(r"(?:\s|^)(?:(?:at\s+the\s+latest|no\s+later\s+than|by|before|until|on|for|from|within|"
+                         r"au\s+plus\s+tard|avant|d'ici|pour|jusqu'a|jusqu'au|des|d'ici\s+a)\s+)+$")
+_TRAILING = re.compile(r"(?:\s+(?:please|too|as\s+well|also|aussi|s'il\s+te\s+plait|s'il\s+vous\s+plait|stp|svp|"
+                       r"at\s+the\s+latest|au\s+plus\s+tard|then|alors|ok|okay))+$")
+_QUESTION_START = re.compile(r"^(?:and\s+|so\s+|et\s+|alors\s+|donc\s+)?(?:do|does|did|is|are|was|were|should|shall|can|could|"
+                             r"will|would|have|has|what|when|where|who|why|how|which|est-ce|qui|quand|comment|pourquoi|"
+                             r"quel|quelle|quels|quelles|faut-il|doit-on|peut-on|va-t-on|a-t-on)\b")
+_OPEN_MARK = re.compile(r"\b(?:don't\s+know|do\s+not\s+know|not\s+sure|no\s+idea|keep\s+it\s+open|leave\s+it\s+open|"
+                        r"still\s+open|open\s+question|to\s+be\s+decided|tbd|we'll\s+see|we\s+will\s+see|come\s+back\s+to|"
+                        r"later|on\s+ne\s+sait\s+pas|je\s+ne\s+sais\s+pas|on\s+sait\s+pas|a\s+voir|on\s+verra|"
+                        r"on\s+en\s+reparlera|a\s+decider|question\s+ouverte|pas\s+encore|reste\s+ouvert)\b")
+_NEXT_MEETING = re.compile(r"\b(?:next\s+meeting|meet\s+again|see\s+each\s+other\s+again|reconvene|follow[- ]up\s+meeting|"
+                           r"next\s+call|talk\s+again|meet\s+next|next\s+session|prochaine\s+reunion|prochain\s+point|"
+                           r"prochain\s+rendez-vous|on\s+se\s+retrouve|on\s+se\s+revoit|se\s+reunir|on\s+refait\s+un\s+point|"
+                           r"on\s+se\s+reparle|nous\s+nous\s+retrouverons|on\s+se\s+voit)\b")
+_LEADING_FILLER = re.compile(r"^(?:(?:so|then|and|ok|okay|well|good|alors|donc|et|bon|bien|tres\s+bien|bref)\b[\s,]*)+")
+_ADDRESS = re.compile(r"^\W*([A-Z][\w'-]+)(?:\s+[A-Z][\w'-]+)?\s*,")
+_ADDRESS_END = re.compile(r",\s*([A-Z][\w'-]+)(?:\s+[A-Z][\w'-]+)?\s*[?.!]*$")
+_MAX_REPLY_GAP = 30.0  # seconds: how far an "I'll take care of it" can be from what it answers
+
+
+@dataclass
+class Found:
+    """An item found, before it becomes a schema object."""
+
+    kind: str  # decision | action | question
+    text: str
+    sentences: list[Sentence]
+    owner: str | None = None
+    due: date | None = None
+    pending: str = ""  # for actions: "request" (addressee may still accept), "need" (nobody yet), ""
+    addressee: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def start(self) -> float:
+        return min(s.start for s in self.sentences)
+
+    @property
+    def end(self) -> float:
+        return max(s.end for s in self.sentences)
+
+
+def _clean_task(text: str, clause_dates: list[dates.DateMatch], offset: int) -> str:
+    """The task words: dates and their 'by/before/avant/d'ici' removed, fillers trimmed, first letter up."""
+    out = text
+    for match in sorted(clause_dates, key=lambda m: -m.start):
+        a, b = match.start - offset, match.end - offset
+        if a < 0 or b > len(out):
+            continue
+        head = out[:a]
+        prefix = _DUE_PREFIX.search(fold_same_length(head))
+        if prefix:
+            head = head[:prefix.start()]
+        out = head.rstrip() + " " + out[b:].lstrip()
+    out = re.sub(r"\s+", " ", out).strip(" ,;:-")
+    while True:
+        trimmed = _TRAILING.search(fold_same_length(out))
+        if not trimmed or trimmed.start() == 0:
+            break
+        out = out[:trimmed.start()].rstrip(" ,")
+    out = out.rstrip(" ?.!,;:")
+    return out[:1].upper() + out[1:] if out else out
+
+
+def _infinitive_fr(task: str) -> str:
+    """'enverrai le devis' -> 'envoyer le devis': common French futures (1st and 3rd person) to the infinitive."""
+    irregular = {"enverr": "envoyer", "fer": "faire", "ir": "aller", "verr": "voir", "aur": "avoir", "ser": "être",
+                 "pourr": "pouvoir", "mettr": "mettre", "prendr": "prendre", "ecrir": "écrire", "écrir": "écrire",
+                 "appeller": "appeler", "rappeller": "rappeler", "relir": "relire", "dir": "dire", "tiendr": "tenir",
+                 "viendr": "venir", "devr": "devoir", "saur": "savoir", "recevr": "recevoir"}
+    first, _, rest = task.partition(" ")
+    low = first.lower()
+    stem_ = low[:-2] if low.endswith("rai") else low[:-1] if low.endswith("ra") else None
+    if stem_ is None:
+        return task
+    if stem_ in irregular:
+        verb = irregular[stem_]
+    elif stem_.endswith(("er", "ir")):
+        verb = stem_
+    elif stem_.endswith("r"):
+        verb = stem_ + "e"
+    else:
+        return task
+    verb = verb[:1].upper() + verb[1:] if first[:1].isupper() else verb
+    return (verb + (" " + rest if rest else "")).strip()
+
+
+class Extractor:
+    def __init__(self, sentences: list[Sentence], people: People, base: date):
+        self.sentences = sentences
+        self.people = people
+        self.base = base
+        self.folded = [fold_same_length(s.text) for s in sentences]
+
+    # -- decisions ---------------------------------------------------------------------------------
+
+    def decisions(self) -> list[Found]:
+        out: list[Found] = []
+        for i, s in enumerate(self.sentences):
+            f = self.folded[i]
+            if "?" in f or _NEGATED_DECISION.search(f):
+                continue
+            for pattern in _DECISION:
+                match = pattern.search(f)
+                if not match:
+                    continue
+                content = s.text[match.end():]
+                used = [s]
+                if len(content_words(content)) < 2:
+                    proposal = self._proposal_before(i)
+                    if proposal is None:
+                        break
+                    content, source = proposal
+                    used = [source, s]
+                text = self._decision_text(content)
+                if len(content_words(text)) >= 2 and not any(_overlap(text, d.text) > 0.6 for d in out):
+                    out.append(Found("decision", text, used))
+                break
+        return out
+
+    def _proposal_before(self, i: int) -> tuple[str, Sentence] | None:
+        here = self.sentences[i]
+        for j in range(i - 1, max(-1, i - 5), -1):
+            s = self.sentences[j]
+            if here.start - s.end > 60:
+                break
+            match = _PROPOSAL.search(self.folded[j])
+            if match and len(content_words(s.text[match.end():])) >= 2:
+                return s.text[match.end():], s
+        return None
+
+    @staticmethod
+    def _decision_text(content: str) -> str:
+        text = content.strip()
+        text = text[_LEADING_FILLER.match(fold_same_length(text)).end():] if _LEADING_FILLER.match(
+            fold_same_length(text)) else text
+        text = re.split(r"(?<=[.!?])\s", text)[0].strip(" ,;:-")
+        text = text.rstrip(".!?… ")
+        return (text[:1].upper() + text[1:] + ".") if text else ""
+
+    # -- action items ------------------------------------------------------------------------------
+
+    def actions(self, skip: set[int]) -> list[Found]:
+        out: list[Found] = []
+        for i, s in enumerate(self.sentences):
+            if i in skip:
+                continue
+            f = self.folded[i]
+            if _ACCEPT_SELF.search(f) or (_ACCEPT_SHORT.match(f) and len(content_words(s.text)) <= 3):
+                if self._accept(i, out):
+                    continue
+            for found in self._actions_in(i):
+                if not any(self._duplicate(found, other) for other in out):
+                    out.append(found)
+        return [a for a in out if a.text]
+
+    def _duplicate(self, a: Found, b: Found) -> bool:
+        return a.owner == b.owner and a.due == b.due and _overlap(a.text, b.text) > 0.6 and abs(a.start - b.start) < 300
+
+    def _accept(self, i: int, found: list[Found]) -> bool:
+        """'I'll take care of it' / 'Oui, pas de problème': the speaker takes the last open request or need."""
+        s = self.sentences[i]
+        if s.speaker is None:
+            return False
+        strong = bool(_ACCEPT_SELF.search(self.folded[i]))
+        for item in reversed(found):
+            if s.start - item.end > _MAX_REPLY_GAP or item.sentences[-1].index < i - 3:
+                break
+            if not item.pending:
+                continue
+            asked = item.addressee
+            if item.pending == "request" and (asked is None or self.people.same(asked, s.speaker)):
+                if asked is None and (strong or not self.people.same(item.sentences[0].speaker, s.speaker)):
+                    item.owner = s.speaker
+                item.sentences.append(s)
+                item.pending = ""
+                self._due_from_reply(item, i)
+                return True
+            if item.pending == "need" and strong:
+                item.owner = s.speaker
+                item.sentences.append(s)
+                item.pending = ""
+                self._due_from_reply(item, i)
+                return True
+        return False
+
+    def _due_from_reply(self, item: Found, i: int) -> None:
+        if item.due is None:
+            found = dates.find_dates(self.sentences[i].text, self.base)
+            if found:
+                item.due = found[0].value
+
+    def _actions_in(self, i: int) -> list[Found]:
+        s, f = self.sentences[i], self.folded[i]
+        if _NEXT_MEETING.search(f) or re.search(r"\blet(?:'s|\s+us)\b|\bon\s+se\s+retrouve\b", f):
+            return []
+        candidates: list[tuple[int, int, str, str | None]] = []  # (task start, trigger start, kind, owner)
+        for pattern in _REQUEST:
+            for m in pattern.finditer(f):
+                candidates.append((m.end(), m.start(), "request", self._addressee(s.text, m.start())))
+        for pattern in _SELF:
+            for m in pattern.finditer(f):
+                candidates.append((m.end(), m.start(), "self", s.speaker))
+        for name, a, b in self.people.mentions(s.text):
+            m = re.compile(r"\s*(?:will|'ll|is\s+going\s+to|is\s+gonna|has\s+to|needs\s+to|should|must|"
+                           r"va|doit|devra|pourra|s'occupe\s+de|s'occupera\s+de|se\s+charge\s+de|(?=[a-z]+ra\b))\s+"
+                           r"(?:also\s+|aussi\s+)?").match(f, b)
+            if m:
+                candidates.append((m.end(), a, "named", name))
+        for pattern in _NEED:
+            for m in pattern.finditer(f):
+                candidates.append((m.end(), m.start(), "need", None))
+        results: list[Found] = []
+        taken: list[tuple[int, int]] = []
+        for begin, trigger, kind, owner in sorted(candidates, key=lambda c: (c[1], -c[0])):
+            end_match = _TASK_END.search(f, begin)
+            end = end_match.start() if end_match else len(f)
+            if any(trigger < y and x < end for x, y in taken):
+                continue
+            raw = s.text[begin:end]
+            if kind != "request" and f[end:end + 2].lstrip().startswith("?"):
+                continue  # "do we need to...?" asks, it does not assign
+            if _ACCEPT_SELF.search(f[trigger:end + 1]):
+                continue  # "I'll take care of it" with nothing to take: not a task of its own
+            first_word = fold(raw.split()[0]) if raw.split() else ""
+            if first_word in _NOT_TASKS or first_word in ("not", "pas", "never", "jamais", "n'", "ne"):
+                continue
+            rest = [w for w in content_words(raw) if w not in _OBJECT_PRONOUNS]
+            if len(rest) < 2:
+                continue  # "I'll do it", "je vais voir": no task said here
+            clause_dates = [d for d in dates.find_dates(s.text, self.base) if trigger <= d.start < end + 40
+                            and (d.start < end or not _TASK_END.search(f, end, d.start))]
+            task = _clean_task(raw, [d for d in clause_dates if d.start >= begin], begin)
+            if kind == "self" and re.match(r"(?:je\s+|j')$", f[trigger:begin]):
+                task = _infinitive_fr(task)
+                task = task[:1].upper() + task[1:]
+            elif kind == "named" and re.fullmatch(r"\S+\s*", f[trigger:begin]):
+                task = _infinitive_fr(task)  # "Thomas enverra le devis"
+                task = task[:1].upper() + task[1:]
+            if len(content_words(task)) < 1 or fold(task.split()[0]) in _NOT_TASKS:
+                continue
+            owner = self.people.canonical(owner) if owner else None
+            due = clause_dates[0].value if clause_dates else None
+            found = Found("action", task, [s], owner=owner, due=due,
+                          pending={"request": "request", "need": "need"}.get(kind, ""),
+                          addressee=owner if kind == "request" else None)
+            results.append(found)
+            taken.append((trigger, end))
+        return results
+
+    def _addressee(self, text: str, trigger: int) -> str | None:
+        """The person asked: 'Bob, can you...', 'Can you send it, Bob?', or a known name just before."""
+        mentions = self.people.mentions(text)
+        before = [m for m in mentions if m[2] <= trigger]
+        if before and not re.search(r"[.?!;]", text[before[-1][2]:trigger]):
+            return before[-1][0]
+        for pattern in (_ADDRESS, _ADDRESS_END):
+            match = pattern.search(text)
+            if match and fold(match.group(1)) not in STOPWORDS and not _is_filler(match.group(1)):
+                if pattern is _ADDRESS and match.end() > trigger + 1:
+                    continue
+                return self.people.canonical(match.group(1))
+        after = [m for m in mentions if m[1] >= trigger]
+        if after and re.match(r"\s*[?.!]*\s*$", text[after[-1][2]:]) and re.search(r",\s*$", text[:after[-1][1]]):
+            return after[-1][0]
+        return None
+
+    # -- open questions, next meeting --------------------------------------------------------------
+
+    def questions(self, skip: set[int], decisions: list[Found]) -> list[Found]:
+        out = []
+        decided_at = {s.index for d in decisions for s in d.sentences}
+        for i, s in enumerate(self.sentences):
+            f = self.folded[i].strip()
+            if i in skip:
+                continue
+            is_question = f.endswith("?") or (_QUESTION_START.match(f) and len(f.split()) > 4)
+            if not is_question:
+                continue
+            text = s.text
+            # Keep the question itself (the last sentence part that asks).
+            parts = [p for p in re.split(r"(?<=[.!])\s+", text) if p.strip()]
+            text = parts[-1] if parts else text
+            if len(content_words(text)) < 3:
+                continue
+            following = self.sentences[i + 1:i + 4]
+            if any(j.index in decided_at for j in following):
+                continue
+            left_open = any(_OPEN_MARK.search(self.folded[j.index]) for j in following)
+            answered = any(j.speaker != s.speaker and not _OPEN_MARK.search(self.folded[j.index])
+                           and j.start - s.end < 20 for j in following[:1])
+            if left_open or not answered:
+                out.append(Found("question", text.strip(), [s]))
+        return out
+
+    def next_meeting(self) -> tuple[str, list[Sentence]] | None:
+        result = None
+        for i, s in enumerate(self.sentences):
+            if not _NEXT_MEETING.search(self.folded[i]):
+                continue
+            found = dates.find_dates(s.text, self.base)
+            if not found:
+                continue
+            day = found[0].value
+            time = dates.find_time(s.text)
+            result = (f"{day.isoformat()}T{time}" if time else day.isoformat(), [s])
+        return result
+
+
+def _is_filler(word: str) -> bool:
+    return fold(word) in {"so", "ok", "okay", "yes", "no", "well", "right", "alors", "bon", "oui", "non", "bien",
+                          "thanks", "merci", "good", "great", "now", "then", "and", "et", "donc", "also", "first",
+                          "second", "hello", "hi", "bonjour", "salut", "sorry", "pardon", "please"}
+
+
+def _overlap(a: str, b: str) -> float:
+    sa, sb = {stem(w) for w in content_words(a)}, {stem(w) for w in content_words(b)}
+    if not sa or not sb:
+        return 0.0
+    return len(sa & sb) / min(len(sa), len(sb))
+
+
+# --- key points: TextRank over TF-IDF --------------------------------------------------------------------
+
+def key_points(sentences: list[Sentence], count: int) -> list[Sentence]:
+    """The ``count`` most central sentences (TextRank over TF-IDF), redundancy skipped, in time order."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    candidates = [s for s in sentences if len(content_words(s.text)) >= 4]
+    if not candidates or count <= 0:
+        return []
+    block = 300  # long meetings: rank within blocks so every part of the meeting is covered
+    blocks = [candidates[i:i + block] for i in range(0, len(candidates), block)]
+    vectorizer = TfidfVectorizer(analyzer=lambda text: [stem(w) for w in content_words(text)], sublinear_tf=True)
+    chosen: list[Sentence] = []
+    total = len(candidates)
+    for part in blocks:
+        quota = max(1, round(count * len(part) / total)) if len(blocks) > 1 else count
+        matrix = vectorizer.fit_transform([s.text for s in part])
+        sim = (matrix @ matrix.T).toarray().astype(np.float64)
+        np.fill_diagonal(sim, 0.0)
+        rows = sim.sum(axis=1, keepdims=True)
+        rows[rows == 0] = 1.0
+        transition = sim / rows
+        n = len(part)
+        score = np.full(n, 1.0 / n)
+        for _ in range(60):
+            new = 0.15 / n + 0.85 * transition.T @ score
+            if np.abs(new - score).sum() < 1e-9:
+                score = new
+                break
+            score = new
+        # Ties broken by time, so the result never depends on float noise in the order.
+        order = sorted(range(n), key=lambda k: (-round(float(score[k]), 9), part[k].start))
+        picked: list[int] = []
+        for k in order:
+            if len(picked) >= quota:
+                break
+            if any(sim[k, j] > 0.5 for j in picked):
+                continue
+            picked.append(k)
+        chosen.extend(part[k] for k in picked)
+    return sorted(chosen, key=lambda s: s.start)
+
+
+def key_point_count(duration: float) -> int:
+    return max(3, min(12, 3 + int(duration // 600)))
+
+
+# --- the engine ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Extracted:
+    decisions: list[schema.Decision]
+    action_items: list[schema.ActionItem]
+    open_questions: list[schema.Question]
+    key_points: list[schema.KeyPoint]
+    next_meeting: str | None
+
+
+def extract(sentences: list[Sentence], people: People, base: date, duration: float) -> Extracted:
+    ex = Extractor(sentences, people, base)
+    decisions = ex.decisions()
+    decision_idx = {s.index for d in decisions for s in d.sentences}
+    # A sentence that states a decision is not also an action ("we decided to move the launch").
+    decided_only = {d.sentences[-1].index for d in decisions}
+    actions = ex.actions(skip=decided_only)
+    nxt = ex.next_meeting()
+    action_idx = {s.index for a in actions for s in a.sentences}
+    questions = ex.questions(skip=action_idx | decision_idx, decisions=decisions)
+    points = key_points(sentences, key_point_count(duration))
+
+    return Extracted(
+        decisions=[schema.Decision(d.text, d.start, d.end, speaker=d.sentences[-1].speaker) for d in decisions],
+        action_items=[schema.ActionItem(owner=a.owner or None, task=a.text,
+                                        due=a.due.isoformat() if a.due else None, source_start=a.start,
+                                        source_end=a.end, owner_email=people.email(a.owner))
+                      for a in actions],
+        open_questions=[schema.Question(q.text, q.start, q.end) for q in questions],
+        key_points=[schema.KeyPoint(s.text, s.start, s.end) for s in points],
+        next_meeting=nxt[0] if nxt else None,
+    )
+
+
+__all__ = ["extract", "key_points", "Extracted", "is_generic"]

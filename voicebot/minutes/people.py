@@ -1,0 +1,128 @@
+"""Who was there, who was not, who talked how long, and names in sentences.
+
+Inputs: the transcript's speaker labels, the speaker-naming result
+(speakers.json: ``{"labels": {label: {"name", "email", "score"} | None},
+"present": [names]}``) and the meeting's invite list.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from voicebot import schema
+from voicebot.minutes.text import GENERIC_SPEAKER, STOPWORDS, fold, fold_same_length
+
+
+def is_generic(label: str | None) -> bool:
+    """True for labels that are not a person's name ("SPEAKER_00", "Speaker 2", "Locuteur 1")."""
+    return not label or bool(GENERIC_SPEAKER.match(label.strip()))
+
+
+@dataclass
+class People:
+    """The people of a meeting: names and emails, and the speaker label -> name mapping."""
+
+    labels: dict[str, str] = field(default_factory=dict)  # diarization label -> person's name
+    emails: dict[str, str] = field(default_factory=dict)  # name -> email
+    present: list[str] = field(default_factory=list)
+    absent: list[str] = field(default_factory=list)
+    unnamed: list[str] = field(default_factory=list)  # speaker labels nobody could name
+    diarized: bool = True
+    _pattern: re.Pattern | None = None
+    _by_key: dict[str, str] = field(default_factory=dict)
+
+    def name_of(self, label: str | None) -> str | None:
+        if label is None:
+            return None
+        return self.labels.get(label, label)
+
+    @property
+    def names(self) -> list[str]:
+        return list(dict.fromkeys(self.present + self.absent + list(self.emails)))
+
+    def email(self, name: str | None) -> str | None:
+        return self.emails.get(name) if name else None
+
+    def canonical(self, name: str | None) -> str | None:
+        """A name as the meeting knows it ("alice" -> "Alice", "Alice" -> "Alice Martin" when unique)."""
+        if not name:
+            return None
+        return self._by_key.get(fold(name), name)
+
+    def same(self, a: str | None, b: str | None) -> bool:
+        return bool(a and b) and self.canonical(a) == self.canonical(b)
+
+    def mentions(self, text: str) -> list[tuple[str, int, int]]:
+        """Known people named in ``text``: (name, start, end), in text order."""
+        if self._pattern is None:
+            return []
+        folded = fold_same_length(text)
+        return [(self._by_key[m.group(0)], m.start(), m.end()) for m in self._pattern.finditer(folded)]
+
+    def index(self) -> None:
+        """Build the name lookup: full names, and first names when only one person has it."""
+        keys: dict[str, str] = {}
+        firsts: dict[str, list[str]] = {}
+        for name in self.names + list(self.labels.values()):
+            if not name or is_generic(name):
+                continue
+            keys[fold(name)] = name
+            first = fold(name).split()[0]
+            if first != fold(name):
+                firsts.setdefault(first, []).append(name)
+        for first, names in firsts.items():
+            if len(set(names)) == 1 and first not in keys and first not in STOPWORDS:
+                keys[first] = names[0]
+        self._by_key = keys
+        if keys:
+            alternatives = "|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True))
+            self._pattern = re.compile(rf"(?<![\w'-])(?:{alternatives})(?![\w-])")
+
+
+def gather(transcript: schema.Transcript, meeting: schema.Meeting | None, speakers: dict | None) -> People:
+    people = People()
+    speakers = speakers or {}
+    for label, info in (speakers.get("labels") or {}).items():
+        if isinstance(info, dict) and info.get("name"):
+            people.labels[label] = info["name"]
+            if info.get("email"):
+                people.emails[info["name"]] = info["email"]
+    invitees = meeting.invitees if meeting else []
+    for person in invitees:
+        if person.email and person.name:
+            people.emails.setdefault(person.name, person.email)
+    labels = transcript.speakers
+    people.diarized = bool(labels)
+    named = [people.name_of(label) for label in labels]
+    people.unnamed = [n for n in named if is_generic(n)]
+    present = list(speakers.get("present") or [])
+    present += [n for n in named if n and not is_generic(n) and n not in present]
+    people.present = list(dict.fromkeys(present))
+
+    present_keys = {fold(p) for p in people.present}
+    present_firsts = {fold(p).split()[0] for p in people.present if p.strip()}
+    present_emails = {(people.emails.get(p) or "").lower() for p in people.present} - {""}
+
+    def seen(person: schema.Person) -> bool:
+        name = fold(person.name or "")
+        if name in present_keys or (person.email or "").lower() in present_emails:
+            return True
+        first = name.split()[0] if name.split() else ""
+        # "Alice Martin" invited and "Alice" identified, or the reverse.
+        return bool(first) and (first in present_keys or (" " not in name and first in present_firsts))
+
+    # Nobody named (no diarization, or no voice recognized): nobody can be called absent either.
+    people.absent = [p.name for p in invitees if p.name and not seen(p)] if people.present else []
+    people.index()
+    people.present = [people.canonical(p) or p for p in people.present]
+    return people
+
+
+def talk_time(transcript: schema.Transcript, people: People) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    for seg in transcript.segments:
+        if seg.speaker and seg.text.strip():
+            name = people.name_of(seg.speaker) or seg.speaker
+            totals[name] = totals.get(name, 0.0) + max(0.0, seg.end - seg.start)
+    return dict(sorted(totals.items(), key=lambda kv: -kv[1]))

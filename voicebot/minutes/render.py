@@ -1,0 +1,190 @@
+"""The minutes in words: Markdown from a template, and every sentence the
+minutes say themselves (summary, notes), in the minutes' language.
+
+French and English are written out; any other language gets the English words.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from functools import lru_cache
+
+from voicebot import schema
+from voicebot.formats import clock
+from voicebot.minutes.dates import parse_iso_date
+
+LABELS = {
+    "en": {
+        "colon": ":", "date": "Date", "duration": "Duration", "language": "Language", "present": "Present", "absent": "Absent",
+        "summary": "Summary", "key_points": "Key points", "decisions": "Decisions", "action_items": "Action items",
+        "owner": "Owner", "task": "Task", "due": "Due", "said_at": "Said at", "nobody": "(nobody named)",
+        "open_questions": "Open questions", "next_meeting": "Next meeting", "talk_time": "Talk time",
+        "none": "None recorded.",
+        "footer": "Minutes drafted automatically from the recording's transcript; each item links to the moment "
+                  "it was said, so it can be checked.",
+    },
+    "fr": {
+        "colon": " :", "date": "Date", "duration": "Durée", "language": "Langue", "present": "Présents", "absent": "Absents",
+        "summary": "Résumé", "key_points": "Points clés", "decisions": "Décisions", "action_items": "Actions",
+        "owner": "Responsable", "task": "Tâche", "due": "Échéance", "said_at": "Moment", "nobody": "(personne de nommé)",
+        "open_questions": "Questions ouvertes", "next_meeting": "Prochaine réunion", "talk_time": "Temps de parole",
+        "none": "Aucune.",
+        "footer": "Compte rendu rédigé automatiquement à partir de la transcription de l'enregistrement ; chaque "
+                  "élément renvoie au moment où il a été dit, pour pouvoir le vérifier.",
+    },
+}
+
+NOTES = {
+    "en": {
+        "nothing_said": "Nothing was said in this recording, so there is nothing to report.",
+        "no_diarization": "Speakers are unknown (the recording was not split by speaker): who was present, who was "
+                          "absent and who owns each action could not be told from the voices.",
+        "unnamed": "{count} speaker(s) could not be named: {labels}.",
+        "no_date": "The meeting date is unknown; due dates were resolved against {today}.",
+        "extractive": "Drafted by the rule-based extraction (no language model).",
+        "model_used": "Drafted by the language model {model}; each decision and action item was checked against "
+                      "the transcript.",
+        "model_rejected": "{count} item(s) proposed by the language model were not supported by the transcript and "
+                          "were left out; the rule-based extraction filled in.",
+        "model_failed": "The language model {model} could not be used ({reason}); these minutes come from the "
+                        "rule-based extraction.",
+    },
+    "fr": {
+        "nothing_said": "Rien n'a été dit dans cet enregistrement : il n'y a rien à rapporter.",
+        "no_diarization": "Les intervenants sont inconnus (l'enregistrement n'a pas été découpé par voix) : qui "
+                          "était présent, absent, et qui porte chaque action n'a pas pu être déterminé.",
+        "unnamed": "{count} intervenant(s) n'ont pas pu être nommés : {labels}.",
+        "no_date": "La date de la réunion est inconnue ; les échéances sont calculées à partir du {today}.",
+        "extractive": "Rédigé par l'extraction automatique à base de règles (sans modèle de langue).",
+        "model_used": "Rédigé par le modèle de langue {model} ; chaque décision et action a été vérifiée dans "
+                      "la transcription.",
+        "model_rejected": "{count} élément(s) proposé(s) par le modèle de langue n'étaient pas appuyés par la "
+                          "transcription et ont été écartés ; l'extraction automatique a complété.",
+        "model_failed": "Le modèle de langue {model} n'a pas pu être utilisé ({reason}) ; ce compte rendu vient de "
+                        "l'extraction automatique.",
+    },
+}
+
+_SUMMARY = {
+    "en": {
+        "meeting": "{title}, {date}, {duration}{people}.",
+        "with": ", with {names}",
+        "counts": "{decisions}, {actions} and {questions} were recorded.",
+        "decision": ("no decision", "1 decision", "{n} decisions"),
+        "action": ("no action item", "1 action item", "{n} action items"),
+        "question": ("no open question", "1 open question", "{n} open questions"),
+        "and": "and",
+    },
+    "fr": {
+        "meeting": "{title}, {date}, {duration}{people}.",
+        "with": ", avec {names}",
+        "counts": "{decisions}, {actions} et {questions} ont été relevées.",
+        "decision": ("aucune décision", "1 décision", "{n} décisions"),
+        "action": ("aucune action", "1 action", "{n} actions"),
+        "question": ("aucune question ouverte", "1 question ouverte", "{n} questions ouvertes"),
+        "and": "et",
+    },
+}
+
+_DAYS = {"en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+         "fr": ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]}
+_MONTHS = {"en": ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+                  "October", "November", "December"],
+           "fr": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+                  "novembre", "décembre"]}
+_LANGUAGE_NAMES = {"en": {"en": "English", "fr": "French", "de": "German", "es": "Spanish", "it": "Italian"},
+                   "fr": {"en": "anglais", "fr": "français", "de": "allemand", "es": "espagnol", "it": "italien"}}
+
+
+def lang(code: str | None) -> str:
+    code = (code or "en")[:2].lower()
+    return code if code in LABELS else "en"
+
+
+def note(language: str, key: str, **values) -> str:
+    return NOTES[lang(language)][key].format(**values)
+
+
+def long_date(value: str | date | None, language: str) -> str:
+    day = parse_iso_date(value) if isinstance(value, str) else value
+    if day is None:
+        return str(value or "")
+    code = lang(language)
+    return f"{_DAYS[code][day.weekday()]} {day.day} {_MONTHS[code][day.month - 1]} {day.year}"
+
+
+def short_date(value: str | None, language: str) -> str:
+    day = parse_iso_date(value)
+    if day is None:
+        return value or ""
+    code = lang(language)
+    weekday = _DAYS[code][day.weekday()][:3] + ("." if code == "fr" else "")
+    month = _MONTHS[code][day.month - 1]
+    month = month if code == "fr" or len(month) <= 4 else month[:3]
+    return f"{weekday} {day.day} {month} {day.year}"
+
+
+def duration(seconds: float) -> str:
+    seconds = int(round(max(0.0, seconds)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
+
+
+def _plural(forms: tuple[str, str, str], n: int) -> str:
+    return forms[min(n, 2)].format(n=n)
+
+
+def join_names(names: list[str], language: str) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + f" {_SUMMARY[lang(language)]['and']} " + names[-1]
+
+
+def summary_paragraph(minutes: schema.Minutes) -> str:
+    words = _SUMMARY[lang(minutes.language)]
+    people = words["with"].format(names=join_names(minutes.present, minutes.language)) if minutes.present else ""
+    first = words["meeting"].format(title=minutes.title, date=long_date(minutes.date, minutes.language),
+                                    duration=duration(minutes.duration), people=people)
+    counts = words["counts"].format(decisions=_plural(words["decision"], len(minutes.decisions)),
+                                    actions=_plural(words["action"], len(minutes.action_items)),
+                                    questions=_plural(words["question"], len(minutes.open_questions)))
+    return f"{first} {counts[:1].upper()}{counts[1:]}"
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
+
+
+def md(text: object) -> str:
+    """User text made inert in Markdown (no links, HTML, emphasis or headings sneaking in)."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text or "").split()))
+
+
+@lru_cache(maxsize=1)
+def _template():
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    env = Environment(loader=PackageLoader("voicebot.minutes", "templates"), autoescape=False,
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, undefined=StrictUndefined)
+    env.filters["md"] = md
+    env.filters["cell"] = md
+    return env.get_template("minutes.md.j2")
+
+
+def render_markdown(minutes: schema.Minutes) -> str:
+    """The minutes as Markdown, in their language (French and English; others in English)."""
+    code = lang(minutes.language)
+    total = sum(minutes.talk_time.values()) or 1.0
+    text = _template().render(
+        m=minutes, L=LABELS[code], clock=clock,
+        long_date=lambda value: long_date(value, code), short_date=lambda value: short_date(value, code),
+        duration=duration, time_of_day=lambda hhmm: hhmm.replace(":", " h ") if code == "fr" else hhmm,
+        percent=lambda seconds: round(100 * seconds / total),
+        language_name=_LANGUAGE_NAMES[code].get((minutes.language or "")[:2], minutes.language or ""),
+    )
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
