@@ -7,6 +7,13 @@ ALSA -> the pulse plugin) captures, sample for sample when the formats match
 (no resampling, volume at 100 %). Each server has its own runtime folder and
 socket, so tests (and other programs) running at the same time do not meet.
 
+A stream of digital silence plays all the time (``pacat`` from /dev/zero),
+so the input delivers audio continuously as a real microphone does (an idle
+null sink delivers nothing to its monitor). Mixing silence in changes no
+sample. When a new player starts, the server may skip the first few
+milliseconds of it in the monitor (it rewinds the sink, which a monitor
+cannot follow): compare recordings with ``record_helpers.follow``.
+
     server = PulseServer(tmp_path / "pulse")
     server.start()
     subprocess.run([...], env={**os.environ, **server.env})
@@ -40,6 +47,7 @@ class PulseServer:
         self.log = self.root / "pulseaudio.log"
         self.pid: int | None = None
         self._players: list[subprocess.Popen] = []
+        self._silence: subprocess.Popen | None = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -73,18 +81,33 @@ class PulseServer:
         self.pid = int((self.runtime / "pulse" / "pid").read_text().split()[0])
         self._run("pactl", "set-default-sink", SINK)
         self._run("pactl", "set-default-source", f"{SINK}.monitor")
+        with open("/dev/zero", "rb") as zero:
+            self._silence = subprocess.Popen(
+                ["pacat", "--playback", "--raw", "--format=s16le", f"--rate={self.samplerate}",
+                 f"--channels={self.channels}", "--latency-msec=100", "--client-name=silence"],
+                stdin=zero, env={**os.environ, **self.env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return self
 
-    def play(self, path: Path, *, latency_msec: int = 20) -> subprocess.Popen:
-        """Start playing ``path`` into the sink (the caller waits on, or kills, the process)."""
+    def play(self, path: Path, *, latency_msec: int = 250) -> subprocess.Popen:
+        """Start playing ``path`` into the sink (the caller waits on, or kills, the process).
+
+        A busy machine can make the player late: the server then plays a few
+        milliseconds of silence and goes on (``record_helpers.follow`` allows for it)."""
         player = subprocess.Popen(["paplay", f"--latency-msec={latency_msec}", str(path)],
                                   env={**os.environ, **self.env}, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE)
         self._players.append(player)
         return player
 
+    def _stop_silence(self) -> None:
+        if self._silence is not None:
+            self._silence.kill()
+            self._silence.wait()
+            self._silence = None
+
     def kill(self) -> None:
         """Kill the server at once (as a crashing sound server or a yanked USB device does)."""
+        self._stop_silence()
         if self.pid is not None:
             try:
                 os.kill(self.pid, signal.SIGKILL)
@@ -94,6 +117,7 @@ class PulseServer:
             self.pid = None
 
     def stop(self) -> None:
+        self._stop_silence()
         for player in self._players:
             if player.poll() is None:
                 player.kill()

@@ -3,6 +3,7 @@ as the recorder leaves them, and finding where a recording sits in a stream."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -39,17 +40,64 @@ def make_recording(settings, audio: np.ndarray, *, chunk_seconds: float = 1.0, f
     return directory
 
 
-def prefix_offset(recorded: np.ndarray, stream: np.ndarray, probe: int = 32) -> int | None:
-    """Where ``recorded`` (leading zeros skipped) starts in ``stream`` when it is an exact slice of it."""
+@dataclass
+class Follow:
+    """How a recording holds what was played (see ``follow``)."""
+
+    ok: bool  # every sample matched, apart from runs of silence the sound server inserted
+    played_start: int  # the first sample of ``played`` the recording holds
+    recorded_start: int  # where it is in the recording
+    held: int  # how many samples of ``played``, from played_start, the recording holds
+    inserted: int  # zeros inserted by the sound server when the player was late (not the recorder's doing)
+    detail: str = ""
+
+
+def _find(needle: np.ndarray, haystack: np.ndarray) -> int:
+    for start in np.flatnonzero(haystack == needle[0]):
+        if np.array_equal(haystack[start:start + len(needle)], needle):
+            return int(start)
+    return -1
+
+
+def follow(recorded: np.ndarray, played: np.ndarray, probe: int = 32) -> Follow:
+    """Walk through ``recorded`` along ``played`` sample for sample.
+
+    The recording may start anywhere in what was played and stop anywhere. When
+    the player falls behind (a busy machine), the sound server plays silence
+    and then goes on: such runs of zeros are allowed and counted. Any other
+    difference (a sample lost, repeated or changed) makes ``ok`` false."""
     nonzero = np.flatnonzero(recorded)
     if len(nonzero) == 0:
-        return None
-    lead = int(nonzero[0])
-    body = recorded[lead:]
-    head = body[:probe]
-    for start in np.flatnonzero(stream == head[0]):
-        if np.array_equal(stream[start:start + len(head)], head):
-            if np.array_equal(stream[start:start + len(body)], body):
-                return int(start) - lead
-            return None
-    return None
+        return Follow(False, 0, 0, 0, 0, "the recording is silent")
+    i = j = -1
+    for r in range(int(nonzero[0]), len(recorded) - probe, probe * 5):
+        j = _find(recorded[r:r + probe], played)
+        if j >= 0:
+            i = r
+            break
+    if i < 0:
+        return Follow(False, 0, 0, 0, 0, "nothing of what was played is in the recording")
+    skipped = np.count_nonzero(recorded[nonzero[0]:i])
+    start_i, start_j, inserted = i, j, 0
+    while i < len(recorded) and j < len(played):
+        n = min(len(played) - j, len(recorded) - i)
+        differ = np.flatnonzero(recorded[i:i + n] != played[j:j + n])
+        if len(differ) == 0:
+            i, j = i + n, j + n
+            break
+        i, j = i + int(differ[0]), j + int(differ[0])
+        end = i
+        while end < len(recorded) and recorded[end] == 0:
+            end += 1
+        if end == len(recorded):
+            break  # the recording ends in silence (the player stopped first)
+        window = played[j:j + 16]
+        resync = next((z for z in range(i, end + 1) if np.array_equal(recorded[z:z + len(window)], window)), None)
+        if resync is None:
+            return Follow(False, start_j, start_i, j - start_j, inserted,
+                          f"sample {i} of the recording differs from sample {j} of what was played")
+        inserted += resync - i
+        i = resync
+    ok = skipped == 0
+    return Follow(ok, start_j, start_i, j - start_j, inserted,
+                  "" if ok else f"{skipped} samples at the start of the recording match nothing played")

@@ -6,6 +6,9 @@ temporary name, read back and compared (sample count and SHA-256 of the
 samples) with what was encoded, fsynced, then renamed: ``audio.flac`` is
 either absent or complete. Chunks recorded at another rate or with more
 channels are mixed down to mono and resampled to 16 kHz on the way.
+
+A failure to write it (disk full, I/O error, a read-back that differs)
+raises ``OSError`` and leaves chunks/ untouched.
 """
 
 from __future__ import annotations
@@ -97,7 +100,11 @@ def assemble(directory: Path) -> Assembly:
     digest = hashlib.sha256()
     converter = _To16kMono()
     try:
-        with sf.SoundFile(tmp, "w", samplerate=SAMPLE_RATE, channels=1, format="FLAC", subtype="PCM_16") as out:
+        out = sf.SoundFile(tmp, "w", samplerate=SAMPLE_RATE, channels=1, format="FLAC", subtype="PCM_16")
+    except sf.SoundFileError as exc:
+        raise OSError(f"could not create {tmp.name}: {exc}") from None
+    try:
+        with out:
             def write(samples: np.ndarray) -> None:
                 if len(samples):
                     out.write(samples)
@@ -124,9 +131,11 @@ def assemble(directory: Path) -> Assembly:
             tmp.unlink(missing_ok=True)
             result.path, result.frames, result.kept_existing = target, existing, True
             return result
-        if not result.verified:
+        if result.frames == 0:
             tmp.unlink(missing_ok=True)
             return result
+        if not result.verified:
+            raise OSError(f"{recordings.AUDIO} did not read back identical to {recordings.CHUNKS}/ (disk error?)")
         fd = os.open(tmp, os.O_RDONLY)
         try:
             os.fsync(fd)
@@ -134,6 +143,9 @@ def assemble(directory: Path) -> Assembly:
             os.close(fd)
         os.replace(tmp, target)
         fsync_dir(directory)
+    except sf.SoundFileError as exc:  # libsndfile says "System error." when the disk is full
+        tmp.unlink(missing_ok=True)
+        raise OSError(f"could not write {recordings.AUDIO}: {exc} (is the disk full?)") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

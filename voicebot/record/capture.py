@@ -304,8 +304,8 @@ class _Recorder:
             result = assemble(self.directory)
         except OSError as exc:
             if writer.error is None:
-                raise UserError(f"could not write {recordings.AUDIO} ({exc.strerror or exc}); the recording is safe "
-                                f"in {where}; fix that, then run `voicebot recover`") from None
+                raise UserError(f"{exc.strerror or exc}; the recording is safe in {where}; "
+                                "fix that, then run `voicebot recover`") from None
             result = None
         if writer.error is not None:
             self._disk_error(writer, result is not None and result.path is not None)

@@ -39,6 +39,7 @@ class Recovery:
     assembly: Assembly
     chunks_removed: bool = False
     rebuilt_metadata: bool = False  # meeting.json was missing or damaged and was made again
+    error: str | None = None  # audio.flac could not be written (disk full...): still unfinished, chunks/ intact
 
     @property
     def seconds(self) -> float:
@@ -111,7 +112,12 @@ def recover_folder(directory: Path, *, keep_chunks: bool = False) -> Recovery | 
         meeting, rebuilt = _load_or_rebuild(directory, repair=True)
         if meeting is None or meeting.status != "recording":
             return None
-        result = assemble(directory)
+        try:
+            result = assemble(directory)
+        except OSError as exc:
+            log_event(directory, "recovery-failed", error=str(exc))
+            return Recovery(meeting=meeting, directory=directory, assembly=Assembly(path=None),
+                            rebuilt_metadata=rebuilt, error=str(exc))
         report = Recovery(meeting=meeting, directory=directory, assembly=result, rebuilt_metadata=rebuilt)
         meeting.ended_at = meeting.ended_at or _last_audio_time(directory)
         meeting.status = "recovered" if result.path else "empty"
@@ -140,9 +146,13 @@ def _last_audio_time(directory: Path) -> str | None:
 def summary(report: Recovery) -> str:
     """One line a person can read: what was recovered and what was kept."""
     r = report.assembly
+    if report.error:
+        return (f"{report.meeting.id}: could not be recovered now ({report.error}); "
+                f"nothing was changed, its audio is still in {recordings.CHUNKS}/; fix that and run `voicebot recover` again")
     if report.meeting.status == "empty":
-        return f"{report.meeting.id}: no audio had been recorded; marked empty (folder and invite list kept)"
-    parts = [f"{report.meeting.id}: recovered {report.seconds:.1f} s of audio into {recordings.AUDIO}"]
+        parts = [f"{report.meeting.id}: no audio had been recorded; marked empty (folder and invite list kept)"]
+    else:
+        parts = [f"{report.meeting.id}: recovered {report.seconds:.1f} s of audio into {recordings.AUDIO}"]
     if r.cut:
         parts.append(f"{len(r.cut)} piece(s) cut at their last whole frame")
     if r.missing:
@@ -152,7 +162,7 @@ def summary(report: Recovery) -> str:
         parts.append(f"unreadable pieces kept in {recordings.CHUNKS}/: {names}")
     if report.chunks_removed:
         parts.append(f"{recordings.CHUNKS}/ removed (every sample verified in {recordings.AUDIO})")
-    else:
+    elif r.frames:
         parts.append(f"{recordings.CHUNKS}/ kept")
     if r.kept_existing:
         parts.append(f"the {recordings.AUDIO} already there was longer and was kept as it was")
