@@ -48,7 +48,8 @@ class Params:
     min_total_speech: float = 0.5  # s of speech below which nobody is said to speak
     step: int = 25  # frames of speech between windows (0.25 s)
     threshold: float = 1.1  # AHC cosine distance (on centred embeddings) at which merging stops
-    min_cluster: float = 1.5  # s of speech; smaller clusters join their nearest neighbour
+    min_cluster: float = 3.0  # s of speech; smaller clusters join their nearest neighbour (one voice
+    # over a few seconds drifts as far as two voices do: 6 s of one speaker split in two at 1.5)
     same_speaker: float = 0.905  # raw cosine of two clusters' mean d-vectors above which they are one voice
     switch_penalty: float = 0.3  # Viterbi cost of a speaker change, in cosine units
     max_points: int = 1500  # clustering input bound
@@ -329,7 +330,7 @@ def frames_to_turns(mask: np.ndarray, centres: np.ndarray, labels: np.ndarray) -
     start = 0
     for i in range(1, len(speech) + 1):
         if i == len(speech) or speech[i] != speech[i - 1] + 1 or frame_label[i] != frame_label[start]:
-            turns.append(Turn(round(speech[start] * FRAME, 3), round((speech[i - 1] + 1) * FRAME, 3),
+            turns.append(Turn(round(float(speech[start]) * FRAME, 3), round(float(speech[i - 1] + 1) * FRAME, 3),
                               f"SPEAKER_{order[frame_label[start]]:02d}"))
             start = i
     return turns
