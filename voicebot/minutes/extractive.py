@@ -50,7 +50,8 @@ _PROPOSAL = re.compile(r"\b(?:i\s+propose|i\s+suggest|i'd\s+suggest|what\s+if\s+
                        r"je\s+propose|je\s+suggere|on\s+pourrait|et\s+si\s+on|pourquoi\s+ne\s+pas)\b(?:\s+(?:that\s+we|to|de|d'|qu'on|que))?\s*")
 
 _TASK_END = re.compile(r"[.;!?]|,\s+(?:and|but|so|because|et|mais|donc|car|parce)\b|\s(?:but|so\s+that|because|mais|parce\s+que|"
-                       r"afin\s+que|and\s+then|et\s+puis|then\s+i|puis\s+je)\b|,\s+(?:ok|okay|right|d'accord)\b")
+                       r"afin\s+que|and\s+then|et\s+puis|then\s+i|puis\s+je|thank\s+you|thanks|merci)\b|,\s+(?:ok|okay|right|d'accord)\b"
+                       r"|\sso\s+(?=(?:i|we|you|he|she|they|let's|let\s+us)\b)")
 _SELF = [
     re.compile(r"\bi\s*(?:'ll|\s+will|\s+shall|'m\s+going\s+to|\s+am\s+going\s+to|'m\s+gonna|\s+can)\s+(?:also\s+|then\s+|just\s+|"
                r"definitely\s+|personally\s+)?"),
@@ -109,6 +110,12 @@ _NEXT_MEETING = re.compile(r"\b(?:next\s+meeting|meet\s+again|see\s+each\s+other
 _LEADING_FILLER = re.compile(r"^(?:(?:so|then|and|ok|okay|well|good|alors|donc|et|bon|bien|tres\s+bien|bref)\b[\s,]*)+")
 _ADDRESS = re.compile(r"^\W*([A-Z][\w'-]+)(?:\s+[A-Z][\w'-]+)?\s*,")
 _ADDRESS_END = re.compile(r",\s*([A-Z][\w'-]+)(?:\s+[A-Z][\w'-]+)?\s*[?.!]*$")
+_NOT_PEOPLE = set("""nobody everybody everyone someone somebody anyone anybody nothing everything something this that
+it he she they we you which who there here everything personne quelqu'un chacun rien tout cela ceci il elle ils elles
+nous vous qui the team equipe""".split())
+_NAMED_VERB = re.compile(r"(?:\s+|'ll\s+)(?:(?:will|is\s+going\s+to|is\s+gonna|has\s+to|needs\s+to|should|must|va|doit|"
+                         r"devra|pourra|s'occupe\s+de|s'occupera\s+de|se\s+charge\s+de)\s+|(?=[a-z]+ra\b))"
+                         r"(?:also\s+|aussi\s+)?")
 _MAX_REPLY_GAP = 30.0  # seconds: how far an "I'll take care of it" can be from what it answers
 
 
@@ -241,8 +248,7 @@ class Extractor:
                 continue
             f = self.folded[i]
             if _ACCEPT_SELF.search(f) or (_ACCEPT_SHORT.match(f) and len(content_words(s.text)) <= 3):
-                if self._accept(i, out):
-                    continue
+                self._accept(i, out)
             for found in self._actions_in(i):
                 if not any(self._duplicate(found, other) for other in out):
                     out.append(found)
@@ -295,10 +301,8 @@ class Extractor:
         for pattern in _SELF:
             for m in pattern.finditer(f):
                 candidates.append((m.end(), m.start(), "self", s.speaker))
-        for name, a, b in self.people.mentions(s.text):
-            m = re.compile(r"\s*(?:will|'ll|is\s+going\s+to|is\s+gonna|has\s+to|needs\s+to|should|must|"
-                           r"va|doit|devra|pourra|s'occupe\s+de|s'occupera\s+de|se\s+charge\s+de|(?=[a-z]+ra\b))\s+"
-                           r"(?:also\s+|aussi\s+)?").match(f, b)
+        for name, a, b in self.people.mentions(s.text) + self._unknown_names(s.text):
+            m = _NAMED_VERB.match(f, b)
             if m:
                 candidates.append((m.end(), a, "named", name))
         for pattern in _NEED:
@@ -306,9 +310,11 @@ class Extractor:
                 candidates.append((m.end(), m.start(), "need", None))
         results: list[Found] = []
         taken: list[tuple[int, int]] = []
+        triggers = sorted({c[1] for c in candidates})
         for begin, trigger, kind, owner in sorted(candidates, key=lambda c: (c[1], -c[0])):
             end_match = _TASK_END.search(f, begin)
             end = end_match.start() if end_match else len(f)
+            end = min([end] + [t for t in triggers if t > begin])  # the next commitment starts a new task
             if any(trigger < y and x < end for x, y in taken):
                 continue
             raw = s.text[begin:end]
@@ -341,6 +347,17 @@ class Extractor:
             results.append(found)
             taken.append((trigger, end))
         return results
+
+    def _unknown_names(self, text: str) -> list[tuple[str, int, int]]:
+        """Capitalized words that look like a person not on any list ("Carol will...", "Thomas préparera...")."""
+        known = {(a, b) for _, a, b in self.people.mentions(text)}
+        out = []
+        for m in re.finditer(r"(?<![\w'-])([A-Z][a-zà-ÿ]+)(?=\s+(?:will|'ll|is\s+going|va|doit|devra|[a-zà-ÿ]+ra)\b)", text):
+            word = m.group(1)
+            if (m.start(), m.end()) in known or fold(word) in STOPWORDS or fold(word) in _NOT_PEOPLE:
+                continue
+            out.append((word, m.start(), m.end()))
+        return out
 
     def _addressee(self, text: str, trigger: int) -> str | None:
         """The person asked: 'Bob, can you...', 'Can you send it, Bob?', or a known name just before."""
@@ -429,8 +446,14 @@ def key_points(sentences: list[Sentence], count: int) -> list[Sentence]:
     vectorizer = TfidfVectorizer(analyzer=lambda text: [stem(w) for w in content_words(text)], sublinear_tf=True)
     chosen: list[Sentence] = []
     total = len(candidates)
-    for part in blocks:
-        quota = max(1, round(count * len(part) / total)) if len(blocks) > 1 else count
+    # Largest remainder: the block quotas add up to ``count`` exactly.
+    shares = [count * len(part) / total for part in blocks]
+    quotas = [int(x) for x in shares]
+    for k in sorted(range(len(blocks)), key=lambda k: -(shares[k] - quotas[k]))[:count - sum(quotas)]:
+        quotas[k] += 1
+    for part, quota in zip(blocks, quotas):
+        if quota == 0:
+            continue
         matrix = vectorizer.fit_transform([s.text for s in part])
         sim = (matrix @ matrix.T).toarray().astype(np.float64)
         np.fill_diagonal(sim, 0.0)
