@@ -57,7 +57,7 @@ def load_audio(path: Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     finally:
         container.close()
     if not pieces:
-        raise AudioError(f"{path} holds no audio samples")
+        raise AudioError(f"{path} contains no decodable audio (corrupt, or not an audio file)")
     return np.concatenate(pieces).astype(np.float32, copy=False)
 
 

