@@ -28,7 +28,8 @@ MIN_SHARE = 0.6  # share of an item's content words that its span must contain
 
 
 def _stems(text: str) -> set[str]:
-    return {stem(w) for w in content_words(text)}
+    """Content word stems; numbers (digits or number words) are left to ``_numbers``."""
+    return {stem(w) for w in content_words(text) if not any(c.isdigit() for c in w) and w not in dates.NUMBERS}
 
 
 def _numbers(text: str) -> set[int]:

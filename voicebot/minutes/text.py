@@ -87,10 +87,18 @@ def words(text: str) -> list[str]:
     return out
 
 
+_SUFFIXES = sorted("""ing ings ed es s ly ment ments ees ee es er ez ons ent ait aient e""".split(), key=len, reverse=True)
+
+
 def stem(word: str) -> str:
-    """A crude, language-neutral stem (folded, first 5 letters): "updated" ~ "update", "réserver" ~ "réservé"."""
+    """A crude stem for French and English (folded, a common ending cut, first 5 letters):
+    "moves" ~ "move", "updated" ~ "update", "réserver" ~ "réservé"."""
     word = fold(word).strip("'")
-    return word[:5] if len(word) > 5 else word
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[:-len(suffix)]
+            break
+    return word[:5]
 
 
 def content_words(text: str) -> list[str]:
