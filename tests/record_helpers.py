@@ -3,10 +3,14 @@ as the recorder leaves them, and finding where a recording sits in a stream."""
 
 from __future__ import annotations
 
+import subprocess
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from voicebot import recordings, schema
 from voicebot.record.chunks import ChunkFile
@@ -15,6 +19,15 @@ from voicebot.record.chunks import ChunkFile
 def noise(frames: int, seed: int) -> np.ndarray:
     """Deterministic 16-bit noise: any 16 consecutive samples occur once in it."""
     return np.random.default_rng(seed).integers(-8000, 8000, frames, dtype=np.int16)
+
+
+def noise_file(path: Path, seconds: float, seed: int, samplerate: int = 16000) -> np.ndarray:
+    """Write ``noise`` as a 16-bit WAV at ``path`` (to play it); returns its samples."""
+    import soundfile as sf
+
+    samples = noise(int(seconds * samplerate), seed)
+    sf.write(path, samples, samplerate, subtype="PCM_16")
+    return samples
 
 
 def make_recording(settings, audio: np.ndarray, *, chunk_seconds: float = 1.0, finish: bool = False,
@@ -101,3 +114,24 @@ def follow(recorded: np.ndarray, played: np.ndarray, probe: int = 32) -> Follow:
     ok = skipped == 0
     return Follow(ok, start_j, start_i, j - start_j, inserted,
                   "" if ok else f"{skipped} samples at the start of the recording match nothing played")
+
+
+@contextmanager
+def small_disk(path: Path, size: str):
+    """A tmpfs of ``size`` (e.g. "256k") mounted at ``path``, to fill up; unmounted afterwards.
+
+    Mounting needs root (CI and the dev machines run the tests as root); elsewhere the test is skipped
+    with the reason."""
+    path.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs to fill up (needs root): {mounted.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+def resize_disk(path: Path, size: str) -> None:
+    subprocess.run(["mount", "-o", f"remount,size={size}", str(path)], check=True, capture_output=True)

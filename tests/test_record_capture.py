@@ -10,13 +10,12 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from record_helpers import follow, noise
+from record_helpers import follow, noise_file
 from voicebot import recordings
 from voicebot.record.control import read_events
 
@@ -90,9 +89,8 @@ def test_record_speech_then_stop_from_another_terminal(home_with_models, pulse, 
 
 
 def test_ctrl_c_ends_the_recording_cleanly(home, pulse, tmp_path):
-    played = noise(4 * RATE, seed=21)
     path = tmp_path / "noise.wav"
-    sf.write(path, played, RATE, subtype="PCM_16")
+    played = noise_file(path, 4, seed=21)
     proc, meeting_id = start_recorder(pulse, "--title", "ctrl c")
     pulse.play(path).wait(timeout=60)
     proc.send_signal(signal.SIGINT)
@@ -109,9 +107,8 @@ def test_ctrl_c_ends_the_recording_cleanly(home, pulse, tmp_path):
 def test_device_lost_mid_meeting_is_reopened_and_nothing_is_lost(home, pulse, tmp_path):
     """The sound server dies (as a USB microphone pulled out): the recorder keeps what it has, says so,
     and records again once the device is back."""
-    before, after = noise(3 * RATE, seed=22), noise(3 * RATE, seed=23)
-    sf.write(tmp_path / "before.wav", before, RATE, subtype="PCM_16")
-    sf.write(tmp_path / "after.wav", after, RATE, subtype="PCM_16")
+    before = noise_file(tmp_path / "before.wav", 3, seed=22)
+    after = noise_file(tmp_path / "after.wav", 3, seed=23)
     proc, meeting_id = start_recorder(pulse, "--title", "device lost", "--device", "default")
     pulse.play(tmp_path / "before.wav").wait(timeout=60)
     time.sleep(0.5)

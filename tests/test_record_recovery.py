@@ -16,12 +16,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from conftest import run_cli
 from record_helpers import make_recording, noise
 from voicebot import recordings, schema
 from voicebot.config import load_settings
 from voicebot.errors import UserError
 from voicebot.record import find_unfinished, recover
-from voicebot.record.chunks import ChunkFile, ChunkError, chunk_path, list_chunks, read_chunk
+from voicebot.record.chunks import ChunkError, ChunkFile, list_chunks, read_chunk
 from voicebot.record.control import DirLock, read_events
 from voicebot.record.recover import summary
 from voicebot.record.writer import ChunkWriter
@@ -171,7 +172,7 @@ def test_a_recording_in_progress_is_left_alone(home):
         with pytest.raises(UserError, match="not unfinished"):
             recover(settings, meeting_id=directory.name)
     finally:
-        lock.release(remove=False)
+        lock.release()
     assert len(_recover_all(settings)) == 1
 
 
@@ -243,3 +244,16 @@ def test_kill_9_of_a_writing_process_leaves_an_exact_prefix(home):
     print(f"writer killed 5 times: blocks handed over but not on disk: {sorted(losses)} frames")
     # blocks handed to the writer but not yet on disk when it died: a few at most (documented bound: 1 s)
     assert max(losses) < RATE, losses
+
+
+def test_recover_command_reports_and_hands_over(home):
+    settings = load_settings()
+    directory = make_recording(settings, noise(2 * RATE, seed=12), finish=False)
+    result = run_cli("recover")
+    assert result.returncode == 0, result.stderr
+    assert f"{directory.name}: recovered 2.0 s of audio into audio.flac" in result.stdout
+    assert f"ready to process: voicebot process {directory.name}" in result.stdout
+    again = run_cli("recover")
+    assert again.returncode == 0 and "nothing to recover" in again.stdout
+    bad = run_cli("recover", "not-an-id")
+    assert bad.returncode == 2 and "is not a meeting id" in bad.stderr and "Traceback" not in bad.stderr

@@ -1,10 +1,10 @@
 """Who is recording where, and how to ask a recorder to stop.
 
-- ``.recorder.lock`` in ``recordings/<id>/``: the recorder (and recovery)
-  holds an exclusive ``flock`` on it for as long as it works there. The kernel
-  drops the lock when the process dies, even on kill -9 or a power cut, so
-  "status recording and nobody holds the lock" means the recording never
-  finished.
+- The recorder (and recovery) holds an exclusive ``flock`` on the folder
+  ``recordings/<id>/`` itself for as long as it works there (no lock file:
+  it works on a full disk too). The kernel drops the lock when the process
+  dies, even on kill -9, and a power cut drops every lock, so "status
+  recording and nobody holds the lock" means the recording never finished.
 - ``.stop``: ``voicebot stop`` (another terminal, another program) creates it;
   the recorder checks for it several times a second and stops cleanly.
 - ``recorder.jsonl``: the recorder's events (start, device lost and reopened,
@@ -24,7 +24,6 @@ from voicebot import recordings, schema
 from voicebot.config import Settings
 from voicebot.errors import UserError
 
-LOCK = ".recorder.lock"
 STOP = ".stop"
 EVENTS = "recorder.jsonl"
 
@@ -33,35 +32,30 @@ class DirLock:
     """An exclusive lock on a recording folder (see the module help)."""
 
     def __init__(self, directory: Path):
-        self.path = directory / LOCK
+        self.directory = directory
         self._fd: int | None = None
 
     def acquire(self) -> bool:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             return False
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
         return True
 
-    def release(self, *, remove: bool = True) -> None:
-        if self._fd is None:
-            return
-        if remove:
-            self.path.unlink(missing_ok=True)
-        os.close(self._fd)  # closing drops the flock
-        self._fd = None
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock
+            self._fd = None
 
 
 def is_live(directory: Path) -> bool:
     """True when a process holds the folder's lock now (a recording in progress, or a recovery)."""
     try:
-        fd = os.open(directory / LOCK, os.O_RDWR)
-    except FileNotFoundError:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except (FileNotFoundError, NotADirectoryError):
         return False
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -72,14 +66,20 @@ def is_live(directory: Path) -> bool:
     return False
 
 
-def log_event(directory: Path, event: str, **fields) -> None:
-    """Append one event to recorder.jsonl and fsync it (small, rare writes: never from the audio callback)."""
+def log_event(directory: Path, event: str, **fields) -> bool:
+    """Append one event to recorder.jsonl and fsync it (small, rare writes: never from the audio callback).
+
+    Best effort: a full disk must not stop a recording or a recovery because its log could not grow."""
     line = json.dumps({"event": event, "at": datetime.now().astimezone().isoformat(timespec="milliseconds"),
                        **fields}, ensure_ascii=False)
-    with open(directory / EVENTS, "a", encoding="utf-8") as fh:
-        fh.write(line + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    try:
+        with open(directory / EVENTS, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError:
+        return False
+    return True
 
 
 def read_events(directory: Path) -> list[dict]:
