@@ -42,7 +42,7 @@ def minutes(
         json_path, md_path = write_minutes(directory, result)
         err_console.print(f"written: {json_path} and {md_path}")
     else:
-        if path.suffix.lower() != ".json" and not path.is_file():
+        if not path.exists() and path.suffix.lower() != ".json":
             raise UserError(f"{source} is neither a meeting id nor a transcript JSON file")
         result = draft(read_transcript(path), s, **options)
     for line in result.notes:
