@@ -212,3 +212,68 @@ def test_live_line_on_a_terminal(home, pulse):
     text = screen.decode("utf-8", errors="replace")
     assert "● REC" in text and "0:00:01" in text and "GB free" in text and " dB" in text
     assert "ready to process" in text
+
+
+def test_a_frozen_recorder_catches_up_without_losing_audio(home, pulse, tmp_path):
+    """The recorder's process stops being scheduled for a while (a busy or stalled laptop): the sound
+    system holds the audio, the recorder takes the backlog when it runs again."""
+    path = tmp_path / "noise.wav"
+    played = noise_file(path, 10, seed=25)
+    player = pulse.play(path)
+    proc, meeting_id = start_recorder(pulse, "--title", "frozen")
+    directory = home / "recordings" / meeting_id
+    deadline = time.monotonic() + 30
+    while "capturing" not in [e["event"] for e in read_events(directory)]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGSTOP)
+    time.sleep(3.0)
+    proc.send_signal(signal.SIGCONT)
+    player.wait(timeout=60)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    recorded, _ = sf.read(directory / recordings.AUDIO, dtype="int16")
+    match = follow(recorded, played)
+    assert match.ok and match.played_start + match.held == len(played), match
+
+
+def test_library_record_stops_on_its_event_and_reports_status(home, pulse, tmp_path, monkeypatch):
+    """``voicebot.record.record`` called in-process (as the pipeline or the web app may): the ``stop``
+    event ends it, ``on_status`` sees the consent notice first, then the recording."""
+    import threading
+
+    from voicebot.config import load_settings
+    from voicebot.record import CONSENT_NOTICE, record
+    from voicebot.schema import Person
+
+    for key, value in pulse.env.items():
+        monkeypatch.setenv(key, value)
+    path = tmp_path / "noise.wav"
+    played = noise_file(path, 3, seed=26)
+    stop = threading.Event()
+    seen = []
+
+    def on_status(status):
+        seen.append(status)
+        if status.event == "started":
+            def play_then_stop():
+                pulse.play(path).wait(timeout=60)
+                time.sleep(0.3)
+                stop.set()
+            threading.Thread(target=play_then_stop, daemon=True).start()
+
+    meeting = record(load_settings(), title="library", invitees=[Person("Alice", "alice@example.org")],
+                     language="en", stop=stop, on_status=on_status)
+    events = [s.event for s in seen]
+    assert events[0] == "consent" and seen[0].message == CONSENT_NOTICE
+    assert events[1] == "started" and "tick" in events and events[-2:] == ["stopping", "stopped"]
+    assert meeting.status == "recorded" and meeting.language == "en" and meeting.invitees[0].name == "Alice"
+    ticks = [s for s in seen if s.event == "tick"]
+    assert ticks[-1].elapsed > 2 and ticks[-1].free_bytes > 0 and max(s.level_db for s in ticks) > -20
+    directory = home / "recordings" / meeting.id
+    assert recordings.load_meeting(directory) == meeting
+    recorded, _ = sf.read(directory / recordings.AUDIO, dtype="int16")
+    match = follow(recorded, played)
+    assert match.ok and match.played_start < SKIP and match.played_start + match.held == len(played), match

@@ -60,7 +60,16 @@ def _default_input(sd) -> int:
 
 def resolve(spec: str | int | None) -> InputDevice:
     """The device for ``--device`` (a number, or part of a name; empty = the system default input)."""
-    devices = list_input_devices()
+    try:
+        return _resolve(spec, list_input_devices())
+    except UserError:
+        # PortAudio lists devices once, when it starts: a long-running program (or a microphone
+        # plugged in since) needs a fresh look before we say it is not there
+        refresh()
+        return _resolve(spec, list_input_devices())
+
+
+def _resolve(spec: str | int | None, devices: list[InputDevice]) -> InputDevice:
     hint = "`voicebot devices` lists the input devices"
     if not devices:
         raise UserError("no audio input device found (is a microphone connected and allowed?); " + hint)
