@@ -85,9 +85,12 @@ def diarize(audio: str | Path | np.ndarray, settings: Any, *, num_speakers: int 
     output = pipeline(data, hook=hook, **options)
     # pyannote.audio 4 returns DiarizeOutput(speaker_diarization=...); 3.x an Annotation
     annotation = getattr(output, "speaker_diarization", output)
+    duration = data["waveform"].shape[1] / SAMPLE_RATE
     labels: dict[str, str] = {}
     turns = []
     for segment, _, label in annotation.itertracks(yield_label=True):
-        name = labels.setdefault(label, f"SPEAKER_{len(labels):02d}")
-        turns.append(Turn(round(segment.start, 3), round(segment.end, 3), name))
+        start, end = round(max(segment.start, 0.0), 3), round(min(segment.end, duration), 3)
+        if end > start:  # frames can run past the end of the audio; keep turns inside it
+            name = labels.setdefault(label, f"SPEAKER_{len(labels):02d}")
+            turns.append(Turn(start, end, name))
     return sorted(turns, key=lambda t: (t.start, t.end))
