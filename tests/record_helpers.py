@@ -4,6 +4,7 @@ as the recorder leaves them, and finding where a recording sits in a stream."""
 from __future__ import annotations
 
 import subprocess
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -135,3 +136,17 @@ def small_disk(path: Path, size: str):
 
 def resize_disk(path: Path, size: str) -> None:
     subprocess.run(["mount", "-o", f"remount,size={size}", str(path)], check=True, capture_output=True)
+
+
+def wait_for_event(directory: Path, event: str, proc: subprocess.Popen, timeout: float = 60) -> dict:
+    """The first ``event`` in the recorder's log (recorder.jsonl) once it is there; fails if the recorder exits."""
+    from voicebot.record.control import read_events
+
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [e for e in read_events(directory) if e["event"] == event]
+        if found:
+            return found[0]
+        assert proc.poll() is None, f"the recorder exited: {proc.communicate()}"
+        assert time.monotonic() < deadline, f"no {event} event"
+        time.sleep(0.02)

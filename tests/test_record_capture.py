@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from record_helpers import follow, noise_file
+from record_helpers import follow, noise_file, wait_for_event
 from voicebot import recordings
 from voicebot.record.control import read_events
 
@@ -116,10 +116,7 @@ def test_device_lost_mid_meeting_is_reopened_and_nothing_is_lost(home, pulse, tm
     time.sleep(2.5)  # the recorder notices and retries every second
     pulse.start()
     directory = home / "recordings" / meeting_id
-    deadline = time.monotonic() + 30
-    while "device-reopened" not in [e["event"] for e in read_events(directory)]:
-        assert time.monotonic() < deadline and proc.poll() is None, "the recorder did not reopen the device"
-        time.sleep(0.2)
+    wait_for_event(directory, "device-reopened", proc)
     pulse.play(tmp_path / "after.wav").wait(timeout=60)
     assert voicebot(pulse, "stop").returncode == 0
     out, err = proc.communicate(timeout=60)
@@ -178,10 +175,7 @@ def test_warnings_for_long_silence_and_low_disk(home, pulse):
                                       env={"VOICEBOT_RECORD_SILENCE_WARNING_SECONDS": "1.5",
                                            "VOICEBOT_RECORD_LOW_DISK_MB": str(10 ** 9)})
     directory = home / "recordings" / meeting_id
-    deadline = time.monotonic() + 60
-    while "silence" not in [e["event"] for e in read_events(directory)]:  # the input plays digital silence
-        assert time.monotonic() < deadline and proc.poll() is None, "no silence warning"
-        time.sleep(0.2)
+    wait_for_event(directory, "silence", proc)  # the input plays digital silence
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
@@ -194,11 +188,12 @@ def test_live_line_on_a_terminal(home, pulse):
     import pty
 
     main, secondary = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "voicebot", "record", "--title", "tty", "--duration", "4"],
+    proc = subprocess.Popen([sys.executable, "-m", "voicebot", "record", "--title", "tty"],
                             env={**os.environ, **pulse.env, "COLUMNS": "120"}, stdin=secondary, stdout=secondary,
                             stderr=secondary)
     os.close(secondary)
     screen = b""
+    deadline = time.monotonic() + 60
     while True:
         try:
             data = os.read(main, 65536)
@@ -207,10 +202,13 @@ def test_live_line_on_a_terminal(home, pulse):
         if not data:
             break
         screen += data
+        if b"0:00:02" in screen and proc.poll() is None and time.monotonic() < deadline:
+            proc.send_signal(signal.SIGINT)  # two seconds of audio shown: enough
+            deadline = 0
     os.close(main)
     assert proc.wait(timeout=60) == 0
     text = screen.decode("utf-8", errors="replace")
-    assert "● REC" in text and "0:00:01" in text and "GB free" in text and " dB" in text
+    assert "● REC" in text and "0:00:01" in text and "GB free" in text and " dB" in text and "0:00:02" in text
     assert "ready to process" in text
 
 
@@ -222,10 +220,7 @@ def test_a_frozen_recorder_catches_up_without_losing_audio(home, pulse, tmp_path
     player = pulse.play(path)
     proc, meeting_id = start_recorder(pulse, "--title", "frozen")
     directory = home / "recordings" / meeting_id
-    deadline = time.monotonic() + 30
-    while "capturing" not in [e["event"] for e in read_events(directory)]:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_for_event(directory, "capturing", proc)
     time.sleep(1.0)
     proc.send_signal(signal.SIGSTOP)
     time.sleep(3.0)
@@ -277,3 +272,19 @@ def test_library_record_stops_on_its_event_and_reports_status(home, pulse, tmp_p
     recorded, _ = sf.read(directory / recordings.AUDIO, dtype="int16")
     match = follow(recorded, played)
     assert match.ok and match.played_start < SKIP and match.played_start + match.held == len(played), match
+
+
+def test_record_first_repairs_what_a_crash_left(home, pulse):
+    from record_helpers import make_recording, noise
+    from voicebot.config import load_settings
+
+    crashed = make_recording(load_settings(), noise(RATE, seed=27), finish=False)
+    proc, meeting_id = start_recorder(pulse, "--title", "next meeting")
+    wait_for_event(home / "recordings" / meeting_id, "capturing", proc)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert f"recovered an unfinished recording: {crashed.name}: recovered 1.0 s" in err
+    assert f"ready to process: voicebot process {crashed.name}" in err
+    assert recordings.load_meeting(crashed).status == "recovered"
+    assert f"ready to process: voicebot process {meeting_id}" in out

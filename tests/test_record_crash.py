@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from record_helpers import follow, make_recording, noise, noise_file, resize_disk, small_disk
+from record_helpers import follow, make_recording, noise, noise_file, resize_disk, small_disk, wait_for_event
 from voicebot import recordings
 from voicebot.config import load_settings
 from voicebot.record import recover
@@ -52,17 +52,6 @@ def _launch(pulse, home: Path, title: str) -> subprocess.Popen:
                             env=_env(pulse, home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _wait_for_event(directory: Path, event: str, proc: subprocess.Popen, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = [e for e in read_events(directory) if e["event"] == event]
-        if found:
-            return found[0]
-        assert proc.poll() is None, f"the recorder exited: {proc.communicate()}"
-        assert time.monotonic() < deadline, f"no {event} event"
-        time.sleep(0.02)
-
-
 def _recover_cli(pulse, home: Path) -> subprocess.CompletedProcess:
     result = subprocess.run([sys.executable, "-m", "voicebot", "recover"], env=_env(pulse, home),
                             capture_output=True, text=True, timeout=300)
@@ -82,7 +71,7 @@ def test_kill_9_at_random_moments_leaves_an_exact_prefix(home, pulse, tmp_path):
             proc = _launch(pulse, home, f"kill {run}")
             meeting_id = proc.stdout.readline().split()[1]
             directory = home / "recordings" / meeting_id
-            first = _wait_for_event(directory, "capturing", proc)
+            first = wait_for_event(directory, "capturing", proc)
             time.sleep(float(rng.uniform(0.05, 6.0)))
             killed_at = time.monotonic()
             os.kill(proc.pid, signal.SIGKILL)
@@ -126,7 +115,7 @@ def test_kill_9_at_random_moments_leaves_an_exact_prefix(home, pulse, tmp_path):
             proc = _launch(pulse, home, f"stop {run}")
             meeting_id = proc.stdout.readline().split()[1]
             directory = home / "recordings" / meeting_id
-            _wait_for_event(directory, "capturing", proc)
+            wait_for_event(directory, "capturing", proc)
             time.sleep(float(rng.uniform(1.0, 3.0)))
             proc.send_signal(signal.SIGINT)
             time.sleep(float(rng.uniform(0.0, 0.3)))

@@ -82,12 +82,15 @@ def hand_off(meeting) -> None:
     console.print(f"ready to process: voicebot process {meeting.id}")
 
 
-def _recover_leftovers(s) -> list:
+def _recover_leftovers(s) -> None:
+    """Recordings a crash left unfinished are repaired before a new one starts (not processed now:
+    that would delay the meeting)."""
     from voicebot.record import recover
     from voicebot.record.recover import summary
 
-    return recover(s, on_recovered=lambda report: err_console.print(
-        f"recovered an unfinished recording: {summary(report)}", highlight=False, soft_wrap=True))
+    for meeting in recover(s, on_recovered=lambda report: err_console.print(
+            f"recovered an unfinished recording: {summary(report)}", highlight=False, soft_wrap=True)):
+        err_console.print(f"ready to process: voicebot process {meeting.id}", highlight=False)
 
 
 @app.command()
