@@ -106,3 +106,20 @@ def test_silence_noise_and_short_audio(corpus):
     turns = builtin.diarize(speech)
     assert len({t.speaker for t in turns}) <= 1
     assert all(0 <= t.start < t.end <= 1.5 + 0.01 for t in turns)
+
+
+@pytest.mark.slow
+def test_cli_writes_rttm(corpus, home):
+    from tests.conftest import run_cli
+
+    out = home / "out.rttm"
+    done = run_cli("diarize", str(corpus / "en" / "pyannote-sample.flac"), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    turns = turns_from_rttm(out.read_text())
+    assert len({t.speaker for t in turns}) == 2
+    printed = run_cli("diarize", str(corpus / "en" / "pyannote-sample.flac"), "--num-speakers", "2")
+    assert turns_from_rttm(printed.stdout) and printed.returncode == 0
+    bad = run_cli("diarize", str(home / "missing.wav"))
+    assert bad.returncode == 2 and "no such file" in bad.stderr and "Traceback" not in bad.stderr
+    bad = run_cli("diarize", str(corpus / "en" / "pyannote-sample.flac"), "--engine", "magic")
+    assert bad.returncode == 2 and "unknown engine" in bad.stderr
