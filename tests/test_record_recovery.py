@@ -54,6 +54,19 @@ def test_writer_makes_independent_pieces_that_add_up_exactly(tmp_path):
     assert writer.chunks_closed == 4 and writer.frames_written == len(audio) and writer.error is None
 
 
+def test_writer_starts_a_new_piece_when_the_format_changes(tmp_path):
+    """A device reopened at another rate: the pieces before and after each say their own format."""
+    writer = ChunkWriter(tmp_path, RATE, 1, chunk_seconds=1.0)
+    writer.start()
+    writer.submit(noise(RATE // 2, seed=13).reshape(-1, 1))
+    writer.change_format(48000, 2)
+    writer.submit(noise(48000, seed=14).reshape(-1, 2))
+    writer.finish()
+    pieces = [read_chunk(p) for p in list_chunks(tmp_path)]
+    assert [(p.samplerate, p.channels, len(p.frames)) for p in pieces] == [(RATE, 1, RATE // 2), (48000, 2, 24000)]
+    assert writer.seconds_written == 1.0
+
+
 def test_a_piece_in_progress_is_readable_up_to_its_last_whole_frame(tmp_path):
     piece = ChunkFile(tmp_path, 7, RATE, 2)
     stereo = noise(2 * 1000, seed=2).reshape(-1, 2)

@@ -138,6 +138,7 @@ class _Recorder:
         self.writer = ChunkWriter(directory / recordings.CHUNKS, meeting.samplerate, meeting.channels,
                                   settings.record.chunk_seconds)
         self.capture = _Capture(self.writer, meeting.samplerate)
+        self.format = (meeting.samplerate, meeting.channels)  # what the writer is writing
         self.stream = None
         self.overflows_reported = 0
         self.low_disk_warned = False
@@ -168,7 +169,15 @@ class _Recorder:
         sd = devices.sounddevice()
         stream = sd.InputStream(device=device.index, samplerate=samplerate, channels=channels, dtype="int16",
                                 blocksize=int(samplerate * BLOCK_SECONDS), callback=self.capture.callback)
-        stream.start()
+        if (samplerate, channels) != self.format:  # a device reopened in another format: a new chunk
+            self.writer.change_format(samplerate, channels)  # queued before any block of the new format
+            self.format = (samplerate, channels)
+        self.capture.samplerate = samplerate
+        try:
+            stream.start()
+        except BaseException:
+            stream.close(ignore_errors=True)
+            raise
         return stream
 
     def close_stream(self) -> None:
@@ -237,9 +246,6 @@ class _Recorder:
                     continue
                 rate, channels = devices.pick_format(candidate, self.settings.record.samplerate,
                                                      self.settings.record.channels)
-                if (rate, channels) != (self.capture.samplerate, self.writer.channels):
-                    self.writer.change_format(rate, channels)
-                self.capture.samplerate = rate
                 self.stream = self.open_stream(candidate, rate, channels)
             except (UserError, OSError, devices.sounddevice().PortAudioError):
                 self.stream = None
@@ -273,7 +279,7 @@ class _Recorder:
         low = self.settings.record.low_disk_mb * 1024 * 1024
         if self.free_bytes < low and not self.low_disk_warned:
             self.low_disk_warned = True
-            rate = self.capture.samplerate * self.writer.channels * 2 * 1.5  # chunks + audio.flac
+            rate = self.format[0] * self.format[1] * 2 * 1.5  # bytes per second: chunks + audio.flac
             minutes = self.free_bytes / rate / 60
             control.log_event(self.directory, "low-disk", free_bytes=self.free_bytes)
             self.status("warning", f"low disk space: {self.free_bytes / 1e6:.0f} MB free where the recording is "
@@ -314,7 +320,11 @@ class _Recorder:
             self._disk_error(writer, result is not None and result.path is not None)
         self.meeting.ended_at = datetime.now().astimezone().isoformat(timespec="seconds")
         self.meeting.status = "recorded" if result.path else "empty"
-        recordings.save_meeting(self.directory, self.meeting)
+        try:
+            recordings.save_meeting(self.directory, self.meeting)
+        except OSError as exc:
+            raise UserError(f"the recording is complete in {result.path or where} but {recordings.MEETING_JSON} "
+                            f"could not be updated ({exc.strerror}); run `voicebot recover` once that is fixed") from None
         if result.complete and not self.settings.record.keep_chunks:
             shutil.rmtree(where)  # after the status: a crash in between leaves only spare copies
         (self.directory / control.STOP).unlink(missing_ok=True)
