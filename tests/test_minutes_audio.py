@@ -10,21 +10,11 @@ import pytest
 from voicebot import schema
 from voicebot.config import load_settings
 from voicebot.minutes import draft
-from voicebot.minutes.score import score
+from voicebot.minutes.score import label_from_reference, score
 
 from minutes_helpers import SAMPLES, sample
 
 pytestmark = pytest.mark.slow
-
-
-def _label_by_reference(transcript: schema.Transcript, turns: list[schema.Turn]) -> None:
-    for seg in transcript.segments:
-        overlap = {}
-        for turn in turns:
-            shared = min(seg.end, turn.end) - max(seg.start, turn.start)
-            if shared > 0:
-                overlap[turn.speaker] = overlap.get(turn.speaker, 0.0) + shared
-        seg.speaker = max(overlap, key=overlap.get) if overlap else None
 
 
 def test_minutes_from_the_english_sample_audio(home_with_models):
@@ -34,7 +24,7 @@ def test_minutes_from_the_english_sample_audio(home_with_models):
     settings = load_settings()
     transcript = transcribe(SAMPLES / "meeting-en.flac", settings, language="en")
     transcript.date = expected.date
-    _label_by_reference(transcript, schema.turns_from_rttm((SAMPLES / "meeting-en.rttm").read_text()))
+    label_from_reference(transcript, schema.turns_from_rttm((SAMPLES / "meeting-en.rttm").read_text()))
     minutes = draft(transcript, settings, meeting=meeting)
     result = score(minutes, expected)
     assert result["precision"] == 1.0 and result["recall"] == 1.0, (result, transcript.text)

@@ -68,3 +68,14 @@ def score(drafted: schema.Minutes, expected: schema.Minutes) -> dict:
         "absent_ok": sorted(drafted.absent) == sorted(expected.absent),
         "next_meeting_ok": drafted.next_meeting == expected.next_meeting,
     }
+
+
+def label_from_reference(transcript: schema.Transcript, turns: list[schema.Turn]) -> None:
+    """Give each segment the reference speaker it overlaps most (evaluating minutes apart from diarization)."""
+    for seg in transcript.segments:
+        overlap: dict[str, float] = {}
+        for turn in turns:
+            shared = min(seg.end, turn.end) - max(seg.start, turn.start)
+            if shared > 0:
+                overlap[turn.speaker] = overlap.get(turn.speaker, 0.0) + shared
+        seg.speaker = max(overlap, key=overlap.get) if overlap else None
