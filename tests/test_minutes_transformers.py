@@ -11,7 +11,6 @@ from datetime import date
 
 import pytest
 
-from voicebot import schema
 from voicebot.config import Settings
 from voicebot.minutes import draft, support
 from voicebot.minutes.people import gather

@@ -28,7 +28,7 @@ from datetime import date
 from voicebot import schema
 from voicebot.minutes import dates
 from voicebot.minutes.people import People, is_generic
-from voicebot.minutes.text import STOPWORDS, Sentence, content_words, fold, fold_same_length, stem
+from voicebot.minutes.text import STOPWORDS, Sentence, content_words, fold, fold_same_length, stem, word_overlap
 
 # --- patterns (matched on folded text: lowercase, no accents, plain apostrophes) ------------------------
 
@@ -214,7 +214,7 @@ class Extractor:
                     content, source = proposal
                     used = [source, s]
                 text = self._decision_text(content)
-                if len(content_words(text)) >= 2 and not any(_overlap(text, d.text) > 0.6 for d in out):
+                if len(content_words(text)) >= 2 and not any(word_overlap(text, d.text) > 0.6 for d in out):
                     out.append(Found("decision", text, used))
                 break
         return out
@@ -255,7 +255,7 @@ class Extractor:
         return [a for a in out if a.text]
 
     def _duplicate(self, a: Found, b: Found) -> bool:
-        return a.owner == b.owner and a.due == b.due and _overlap(a.text, b.text) > 0.6 and abs(a.start - b.start) < 300
+        return a.owner == b.owner and a.due == b.due and word_overlap(a.text, b.text) > 0.6 and abs(a.start - b.start) < 300
 
     def _accept(self, i: int, found: list[Found]) -> bool:
         """'I'll take care of it' / 'Oui, pas de problème': the speaker takes the last open request or need."""
@@ -422,13 +422,6 @@ def _is_filler(word: str) -> bool:
     return fold(word) in {"so", "ok", "okay", "yes", "no", "well", "right", "alors", "bon", "oui", "non", "bien",
                           "thanks", "merci", "good", "great", "now", "then", "and", "et", "donc", "also", "first",
                           "second", "hello", "hi", "bonjour", "salut", "sorry", "pardon", "please"}
-
-
-def _overlap(a: str, b: str) -> float:
-    sa, sb = {stem(w) for w in content_words(a)}, {stem(w) for w in content_words(b)}
-    if not sa or not sb:
-        return 0.0
-    return len(sa & sb) / min(len(sa), len(sb))
 
 
 # --- key points: TextRank over TF-IDF --------------------------------------------------------------------

@@ -23,7 +23,7 @@ from voicebot.minutes import support
 from voicebot.minutes.extractive import Extracted
 from voicebot.minutes.people import People
 from voicebot.minutes.render import long_date, note
-from voicebot.minutes.text import Sentence, content_words, stem
+from voicebot.minutes.text import Sentence, spans_overlap, word_overlap
 
 CHARS_PER_TOKEN = 3.5  # a conservative estimate for French and English text
 
@@ -206,48 +206,38 @@ def read_answer(answer: str, chunk: list[Sentence], people: People, proposed: Pr
 
 # --- checking and merging --------------------------------------------------------------------------------
 
-def _overlaps(a_start: float, a_end: float, b_start: float, b_end: float) -> bool:
-    return a_start <= b_end + 0.5 and b_start <= a_end + 0.5
-
-
-def _similar(a: str, b: str) -> bool:
-    sa, sb = {stem(w) for w in content_words(a)}, {stem(w) for w in content_words(b)}
-    return bool(sa and sb) and len(sa & sb) / min(len(sa), len(sb)) > 0.6
-
-
 def review(proposed: Proposed, fallback: Result, sentences: list[Sentence], people: People,
            base: date) -> tuple[Result, int, int]:
     """Keep the supported proposals, fill from ``fallback``; returns (result, kept, rejected)."""
     rejected = list(proposed.rejected)
-    decisions, actions, questions = [], [], []
-    for d in proposed.decisions:
-        problem = support.check_decision(d.text, d.source_start, d.source_end, sentences)
-        if problem:
-            rejected.append(f"decision {d.text!r}: {problem}")
-        elif not any(_overlaps(d.source_start, d.source_end, k.source_start, k.source_end) and _similar(d.text, k.text)
-                     for k in decisions):
-            decisions.append(d)
-    for a in proposed.action_items:
-        problem = support.check_action(a.owner, a.task, a.due, a.source_start, a.source_end, sentences, people, base)
-        if problem:
-            rejected.append(f"action {a.task!r}: {problem}")
-        elif not any(_overlaps(a.source_start, a.source_end, k.source_start, k.source_end) and _similar(a.task, k.task)
-                     for k in actions):
-            actions.append(a)
-    for q in proposed.open_questions:
-        problem = support.check_question(q.text, q.source_start, q.source_end, sentences)
-        if problem:
-            rejected.append(f"question {q.text!r}: {problem}")
-        elif not any(_overlaps(q.source_start, q.source_end, k.source_start, k.source_end) for k in questions):
-            questions.append(q)
+
+    def keep(items: list, check, text_of, kind: str) -> list:
+        kept_items: list = []
+        for item in items:
+            problem = check(item)
+            if problem:
+                rejected.append(f"{kind} {text_of(item)!r}: {problem}")
+            elif not any(spans_overlap(item.source_start, item.source_end, k.source_start, k.source_end)
+                         and word_overlap(text_of(item), text_of(k)) > 0.6 for k in kept_items):
+                kept_items.append(item)
+        return kept_items
+
+    decisions = keep(proposed.decisions, lambda d: support.check_decision(d.text, d.source_start, d.source_end,
+                                                                          sentences), lambda d: d.text, "decision")
+    actions = keep(proposed.action_items, lambda a: support.check_action(a.owner, a.task, a.due, a.source_start,
+                                                                         a.source_end, sentences, people, base),
+                   lambda a: a.task, "action")
+    questions = keep(proposed.open_questions, lambda q: support.check_question(q.text, q.source_start, q.source_end,
+                                                                               sentences), lambda q: q.text, "question")
     kept = len(decisions) + len(actions) + len(questions)
     # The extractive engine fills in what the model did not give (or gave wrong).
-    decisions += [d for d in fallback.decisions
-                  if not any(_overlaps(d.source_start, d.source_end, k.source_start, k.source_end) for k in decisions)]
-    actions += [a for a in fallback.action_items
-                if not any(_overlaps(a.source_start, a.source_end, k.source_start, k.source_end) for k in actions)]
-    questions += [q for q in fallback.open_questions
-                  if not any(_overlaps(q.source_start, q.source_end, k.source_start, k.source_end) for k in questions)]
+    def fill(kept_items: list, extra: list) -> list:
+        return kept_items + [e for e in extra if not any(
+            spans_overlap(e.source_start, e.source_end, k.source_start, k.source_end) for k in kept_items)]
+
+    decisions = fill(decisions, fallback.decisions)
+    actions = fill(actions, fallback.action_items)
+    questions = fill(questions, fallback.open_questions)
     nxt = next((n for n in proposed.next_meeting if support.check_next_meeting(n, sentences, base) is None), None)
     result = Result(
         decisions=sorted(decisions, key=lambda d: d.source_start),

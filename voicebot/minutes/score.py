@@ -11,18 +11,9 @@ items / expected items (decisions and action items together).
 from __future__ import annotations
 
 from voicebot import schema
-from voicebot.minutes.text import content_words, fold, stem
+from voicebot.minutes.text import fold, spans_overlap, word_overlap
 
 SLACK = 1.5  # seconds
-
-
-def _overlap(a0: float, a1: float, b0: float, b1: float) -> bool:
-    return a0 <= b1 + SLACK and b0 <= a1 + SLACK
-
-
-def _similar(a: str, b: str) -> bool:
-    sa, sb = {stem(w) for w in content_words(a)}, {stem(w) for w in content_words(b)}
-    return bool(sa and sb) and len(sa & sb) / min(len(sa), len(sb)) >= 0.5
 
 
 def _same_name(a: str | None, b: str | None) -> bool:
@@ -36,8 +27,8 @@ def score(drafted: schema.Minutes, expected: schema.Minutes) -> dict:
     missing, extra = [], []
     for d in drafted.decisions:
         hit = next((i for i, e in enumerate(expected.decisions) if i not in used
-                    and _overlap(d.source_start, d.source_end, e.source_start, e.source_end)
-                    and _similar(d.text, e.text)), None)
+                    and spans_overlap(d.source_start, d.source_end, e.source_start, e.source_end, SLACK)
+                    and word_overlap(d.text, e.text) >= 0.5), None)
         if hit is None:
             extra.append(f"decision: {d.text}")
         else:
@@ -47,7 +38,7 @@ def score(drafted: schema.Minutes, expected: schema.Minutes) -> dict:
     used = set()
     for a in drafted.action_items:
         hit = next((i for i, e in enumerate(expected.action_items) if i not in used
-                    and _overlap(a.source_start, a.source_end, e.source_start, e.source_end)
+                    and spans_overlap(a.source_start, a.source_end, e.source_start, e.source_end, SLACK)
                     and _same_name(a.owner, e.owner) and a.due == e.due), None)
         if hit is None:
             extra.append(f"action: {a.owner} / {a.task} / {a.due}")

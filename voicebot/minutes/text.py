@@ -236,6 +236,18 @@ def _as_stripped(seg: schema.Segment) -> schema.Segment:
     return schema.Segment(seg.start, seg.end, seg.text.strip(), seg.words, seg.speaker, seg.language)
 
 
+def word_overlap(a: str, b: str) -> float:
+    """Share of the shorter text's content words (stems) found in the other: 0 (nothing) to 1 (all)."""
+    sa, sb = {stem(w) for w in content_words(a)}, {stem(w) for w in content_words(b)}
+    if not sa or not sb:
+        return 0.0
+    return len(sa & sb) / min(len(sa), len(sb))
+
+
+def spans_overlap(a_start: float, a_end: float, b_start: float, b_end: float, slack: float = 0.5) -> bool:
+    return a_start <= b_end + slack and b_start <= a_end + slack
+
+
 def span_text(all_sentences: list[Sentence], start: float, end: float, slack: float = 0.5) -> list[Sentence]:
     """The sentences that overlap [start, end] (with a little slack for rounding)."""
     return [s for s in all_sentences if s.end >= start - slack and s.start <= end + slack]
