@@ -262,3 +262,12 @@ def test_purge_refuses_a_bad_age(db):
     for bad in ("", "ninety days", "-5d", "0d"):
         with pytest.raises(UserError):
             db.purge(bad)
+
+
+def test_forget_person_redacts_every_mention_however_many(db, home, monkeypatch):
+    monkeypatch.setattr(db.backend, "rank_cap", 1)  # search ranks few matches; erasure must see all
+    lines = [("Bob Stone", f"Réponse {i} pour {PERSON} demain.") for i in range(6)]
+    store_meeting(db, home, GONE, "Sync", "2026-11-03T09:30:00+01:00", lines)
+    report = db.forget_person(PERSON)
+    assert report["mentions_redacted"] == 6
+    assert grep_home(home, "Ottoline", "Vasquez") == []

@@ -164,3 +164,17 @@ def test_parse_and_render_fts5():
     assert [[str(t) for t in g] for g in parse("-budget").groups] == [["budget"]]  # exclusions alone: searched
     assert str(parse("l'équipe")) == '"l équipe"'
     assert len(parse("mot " * 1000).terms) == 32
+
+
+def test_very_common_words_are_ranked_among_the_most_recent_matches(db, home, monkeypatch):
+    monkeypatch.setattr(db.backend, "rank_cap", 3)
+    newest = "20261120-100000-recent-0001"
+    store_meeting(db, home, newest, "Recent", "2026-11-20T10:00:00+01:00",
+                  [("Eve", "budget"), ("Eve", "le budget encore"), ("Eve", "rien"), ("Eve", "budget final")],
+                  files=False)
+    hits = db.search("budget")
+    assert {h.meeting_id for h in hits} == {newest} and len(hits) == 3
+    assert hits[0].text == "budget"  # still BM25 order among them
+    # filters narrow first, then the cap applies to what is left
+    assert len(db.search("budget", meeting=M1)) == 1 and len(db.search("budget", until="2026-11-16")) == 2
+    assert {h.meeting_id for h in db.search("budget", speaker="Karim")} == {M1, M3}

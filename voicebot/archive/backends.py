@@ -27,6 +27,39 @@ from voicebot.errors import UserError
 MARK_START, MARK_END = "\x02", "\x03"
 SNIPPET_WORDS = 16
 
+_SEARCH_COLUMNS = ("s.id AS segment_id, s.meeting_id, s.start_time, s.end_time, s.speaker, s.text, "
+                   "m.title, m.started_at")
+
+
+@dataclass
+class Filters:
+    """What narrows a search: one meeting, some speaker names, a time range (UTC ISO strings)."""
+
+    meeting: str | None = None
+    speakers: list[str] | None = None
+    since: str | None = None
+    until: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.meeting or self.speakers or self.since or self.until)
+
+    def where(self) -> tuple[str, list[Any]]:
+        """`` AND ...`` conditions on s (segments) and m (meetings), and their parameters."""
+        sql, params = "", []
+        if self.meeting:
+            sql += " AND s.meeting_id = ?"
+            params.append(self.meeting)
+        if self.speakers:
+            sql += f" AND s.speaker IN ({', '.join('?' for _ in self.speakers)})"
+            params.extend(self.speakers)
+        if self.since:
+            sql += " AND m.started_utc >= ?"
+            params.append(self.since)
+        if self.until:
+            sql += " AND m.started_utc < ?"
+            params.append(self.until)
+        return sql, params
+
 
 @dataclass
 class Migration:
@@ -58,6 +91,10 @@ class Backend:
 
     name = ""
     placeholder = "?"
+    # Ranking every match of a very common word costs time in proportion to the archive: beyond
+    # this many matches, the best hits are chosen among the most recently stored ``rank_cap``
+    # matches (set per backend so that ranking them takes about 10 ms).
+    rank_cap = 10_000
 
     def __init__(self) -> None:
         self._depth = 0
@@ -165,15 +202,42 @@ class Backend:
         raise NotImplementedError
 
     # -- what differs -----------------------------------------------------------
-    def search_sql(self, query: Query, where: str, where_params: list[Any], limit: int) -> tuple[str, list[Any]]:
-        """SELECT of matching segments with columns segment_id, meeting_id, start_time,
-        end_time, speaker, text, title, started_at, marked (snippet with MARK_* around hits), score
-        (higher is better), best first; ``where`` adds conditions on ``s`` (segments) and ``m`` (meetings)."""
+    def search_rows(self, query: Query, filters: Filters, limit: int) -> list[dict[str, Any]]:
+        """Matching segments, best first: columns segment_id, meeting_id, start_time, end_time,
+        speaker, text, title, started_at, marked (snippet with MARK_* around hits), score (higher
+        is better)."""
         raise NotImplementedError
 
-    def scrub(self) -> list[str]:
-        """After erasing: make sure no copy of erased text stays in the database's files.
-        Returns warnings (empty when everything was scrubbed)."""
+    def id_bounds(self, filters: Filters) -> tuple[int, int] | None:
+        """The smallest and largest segment id the filters allow (segments of a meeting are stored
+        together, so a meeting or a time range is a range of ids); None: no bound, or no segment."""
+        if filters.meeting:
+            sql, params = "SELECT ? AS meeting_id", [filters.meeting]
+        elif filters.since or filters.until:
+            sql, params = "SELECT m.id AS meeting_id FROM meetings m WHERE 1 = 1", []
+            if filters.since:
+                sql += " AND m.started_utc >= ?"
+                params.append(filters.since)
+            if filters.until:
+                sql += " AND m.started_utc < ?"
+                params.append(filters.until)
+        else:
+            return None
+        row = self.one(
+            "SELECT MIN((SELECT id FROM segments WHERE meeting_id = f.meeting_id ORDER BY position LIMIT 1)) AS lo, "
+            "MAX((SELECT id FROM segments WHERE meeting_id = f.meeting_id ORDER BY position DESC LIMIT 1)) AS hi "
+            f"FROM ({sql}) f", params)
+        if not row or row["lo"] is None:
+            return (1, 0)  # no segment can match
+        return int(row["lo"]), int(row["hi"])
+
+    def match_ids(self, query: Query) -> list[int]:
+        """Every segment id matching the query, unranked and uncapped (for erasing)."""
+        raise NotImplementedError
+
+    def scrub(self, *, index: bool = True) -> list[str]:
+        """After erasing: make sure no copy of erased text stays in the database's files
+        (``index``: the full-text index too). Returns warnings (empty when all was scrubbed)."""
         raise NotImplementedError
 
     def check(self) -> list[str]:
@@ -244,25 +308,48 @@ class SQLiteBackend(Backend):
                                          for l in statement.splitlines()):
             raise RuntimeError(f"incomplete SQL at the end of a migration: {statement[:80]!r}")
 
-    def search_sql(self, query, where, where_params, limit):
+    def search_rows(self, query, filters, limit):
+        match = to_fts5(query)
+        where, params = filters.where()
+        joins = ("JOIN segments s ON s.id = segments_fts.rowid JOIN meetings m ON m.id = s.meeting_id "
+                 if filters else "")
+        bounds, bound_params = "", []
+        ids = self.id_bounds(filters)
+        if ids:
+            bounds, bound_params = "AND segments_fts.rowid BETWEEN ? AND ? ", list(ids)
+        # Ranking calls bm25 on every match: for a very common word, rank only the most recent
+        # rank_cap matches (finding where they start walks the index backwards, without ranking).
+        cutoff = self.value(f"SELECT segments_fts.rowid AS r FROM segments_fts {joins}WHERE segments_fts MATCH ? "
+                            f"{bounds}{where} ORDER BY segments_fts.rowid DESC LIMIT 1 OFFSET ?",
+                            [match, *bound_params, *params, self.rank_cap - 1])
+        if cutoff is not None:
+            bounds += "AND segments_fts.rowid >= ? "
+            bound_params.append(cutoff)
+        # Rank first, join and cut snippets for the few rows shown only.
         sql = (
-            "SELECT s.id AS segment_id, s.meeting_id, s.start_time, s.end_time, s.speaker, s.text, "
-            "m.title, m.started_at, "
-            f"snippet(segments_fts, 0, char(2), char(3), '…', {SNIPPET_WORDS}) AS marked, "
-            "-bm25(segments_fts) AS score "
-            "FROM segments_fts JOIN segments s ON s.id = segments_fts.rowid "
+            "WITH top AS (SELECT segments_fts.rowid AS id, bm25(segments_fts) AS rank FROM segments_fts "
+            f"{joins}WHERE segments_fts MATCH ? {bounds}{where} ORDER BY rank LIMIT ?) "
+            f"SELECT {_SEARCH_COLUMNS}, "
+            f"snippet(segments_fts, 0, char(2), char(3), '…', {SNIPPET_WORDS}) AS marked, -top.rank AS score "
+            "FROM top JOIN segments_fts ON segments_fts.rowid = top.id JOIN segments s ON s.id = top.id "
             "JOIN meetings m ON m.id = s.meeting_id "
-            f"WHERE segments_fts MATCH ? {where} "
-            "ORDER BY bm25(segments_fts), m.started_utc DESC, s.start_time LIMIT ?"
+            "WHERE segments_fts MATCH ? ORDER BY top.rank, m.started_utc DESC, s.start_time"
         )
-        return sql, [to_fts5(query), *where_params, limit]
+        return self.query(sql, [match, *bound_params, *params, limit, match])
 
-    def scrub(self) -> list[str]:
+    def match_ids(self, query):
+        if query.empty:
+            return []
+        return [r["rowid"] for r in self.query("SELECT rowid FROM segments_fts WHERE segments_fts MATCH ?",
+                                                (to_fts5(query),))]
+
+    def scrub(self, *, index: bool = True) -> list[str]:
         warnings = []
-        with self.transaction():
-            # Rewrite the whole index into one new segment: deleted rows' terms leave the old
-            # segment blobs, which secure_delete then zeroes.
-            self.conn.execute("INSERT INTO segments_fts (segments_fts) VALUES ('optimize')")
+        if index:
+            with self.transaction():
+                # Rewrite the whole index into one new segment: deleted rows' terms leave the old
+                # segment blobs, which secure_delete then zeroes.
+                self.conn.execute("INSERT INTO segments_fts (segments_fts) VALUES ('optimize')")
         busy, _, _ = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         if busy:
             warnings.append("another program is reading the archive, so its write-ahead log could not be "
@@ -303,6 +390,7 @@ def redact_url(url: str) -> str:
 class PostgresBackend(Backend):
     name = "postgres"
     placeholder = "%s"
+    rank_cap = 2_500  # ts_rank_cd costs a few microseconds a row
 
     def __init__(self, url: str, *, timeout: float = 10.0) -> None:
         super().__init__()
@@ -350,26 +438,41 @@ class PostgresBackend(Backend):
         with self.conn.cursor() as cur:
             cur.execute(sql)  # no parameters: several statements are allowed
 
-    def search_sql(self, query, where, where_params, limit):
+    def search_rows(self, query, filters, limit):
         tsquery, params = pg_tsquery(query)
-        sql = (
-            f"WITH q AS (SELECT {tsquery} AS q) "
-            "SELECT s.id AS segment_id, s.meeting_id, s.start_time, s.end_time, s.speaker, s.text, "
-            "m.title, m.started_at, "
-            "ts_headline('voicebot_french', s.text, q.q, ?) AS marked, "
-            "ts_rank_cd(s.tsv, q.q) AS score "
-            "FROM q, segments s JOIN meetings m ON m.id = s.meeting_id "
-            f"WHERE s.tsv @@ q.q {where} "
-            "ORDER BY score DESC, m.started_utc DESC, s.start_time LIMIT ?"
-        )
+        where, where_params = filters.where()
+        joins = "JOIN meetings m ON m.id = s.meeting_id " if filters else ""
+        bounds, bound_params = "", []
+        ids = self.id_bounds(filters)
+        if ids:
+            bounds, bound_params = "AND s.id BETWEEN ? AND ? ", list(ids)
         options = (f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={SNIPPET_WORDS}, "
                    f"MinWords={SNIPPET_WORDS // 2}, ShortWord=2, FragmentDelimiter=\" … \", MaxFragments=1")
-        return sql, [*params, options, *where_params, limit]
+        # As on SQLite: rank the most recent rank_cap matches at most, then build snippets for
+        # the rows shown only. The tsquery is written out (not a CTE) so the planner sees the
+        # words and can choose between the GIN index and a backwards scan of the ids.
+        sql = (
+            f"WITH recent AS (SELECT s.id FROM segments s {joins}WHERE s.tsv @@ ({tsquery}) {bounds}{where} "
+            "ORDER BY s.id DESC LIMIT ?), "
+            f"top AS (SELECT s.id, ts_rank_cd(s.tsv, {tsquery}) AS score FROM recent JOIN segments s ON s.id = recent.id "
+            "ORDER BY score DESC LIMIT ?) "
+            f"SELECT {_SEARCH_COLUMNS}, ts_headline('voicebot_french', s.text, {tsquery}, ?) AS marked, top.score "
+            "FROM top JOIN segments s ON s.id = top.id JOIN meetings m ON m.id = s.meeting_id "
+            "ORDER BY top.score DESC, m.started_utc DESC, s.start_time"
+        )
+        return self.query(sql, [*params, *bound_params, *where_params, self.rank_cap, *params, limit, *params, options])
 
-    def scrub(self) -> list[str]:
-        # VACUUM FULL rewrites the tables, so deleted rows do not linger in free space of the heap
-        # files; PostgreSQL's own write-ahead log is recycled by the server.
-        for table in ("segments", "minutes", "outbox", "people", "meetings", "incidents"):
+    def match_ids(self, query):
+        if query.empty:
+            return []
+        tsquery, params = pg_tsquery(query)
+        return [r["id"] for r in self.query(f"SELECT id FROM segments WHERE tsv @@ ({tsquery})", params)]
+
+    def scrub(self, *, index: bool = True) -> list[str]:
+        # VACUUM FULL rewrites the tables (and their indexes), so deleted rows do not linger in
+        # free space of the heap files; PostgreSQL's own write-ahead log is recycled by the server.
+        tables = ("segments", "minutes", "outbox", "people", "meetings", "incidents") if index else ("people",)
+        for table in tables:
             self.execute(f"VACUUM FULL {table}")
         return []
 
@@ -402,12 +505,15 @@ def pg_tsquery(query: Query) -> tuple[str, list[Any]]:
     params: list[Any] = []
 
     def term(t) -> str:
+        # A word matches if either language's stem does (recall); a phrase must match as a phrase
+        # under both analyses of the text (each one drops its own stop words, so OR would let
+        # "le budget" match any "budget").
         text = " <-> ".join(t.tokens) + (":*" if t.prefix else "")
         parts = []
         for config in PG_CONFIGS:
             parts.append(f"to_tsquery('{config}', ?)")
             params.append(text)
-        return "(" + " || ".join(parts) + ")"
+        return "(" + (" && " if t.is_phrase else " || ").join(parts) + ")"
 
     def group(terms) -> str:
         return "(" + " || ".join(term(t) for t in terms) + ")"

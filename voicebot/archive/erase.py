@@ -121,9 +121,10 @@ def message_text(raw: bytes) -> str:
     return "\n".join(parts)
 
 
-def message_id_of(raw: bytes) -> str | None:
+def header_of(raw: bytes, name: str) -> str | None:
+    """One header of a raw message (Message-ID, X-Voicebot-Meeting...), stripped; None if absent."""
     msg = email.message_from_bytes(raw, policy=email.policy.compat32)
-    value = msg.get("Message-ID")
+    value = msg.get(name)
     return str(value).strip() if value else None
 
 
@@ -161,12 +162,13 @@ def is_name_word(word: str, tokens: set[str]) -> bool:
     return any(fold(part) in tokens for part in re.findall(r"\w+", word))
 
 
-def name_pattern(needles: Iterable[str]) -> re.Pattern[str] | None:
-    """A case-insensitive pattern of whole-word occurrences of any of the needles."""
+def name_pattern(needles: Iterable[str], *, ignore_case: bool = True) -> re.Pattern[str] | None:
+    """A pattern of whole-word occurrences of any of the needles."""
     needles = sorted({n.strip() for n in needles if n and n.strip()}, key=len, reverse=True)
     if not needles:
         return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in needles) + r")(?!\w)", re.IGNORECASE)
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in needles) + r")(?!\w)",
+                      re.IGNORECASE if ignore_case else 0)
 
 
 def redact_value(value: Any, pattern: re.Pattern[str], label: str) -> Any:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 from voicebot import recordings, schema
 from voicebot.archive import erase
 from voicebot.archive.erase import fold
-from voicebot.archive.backends import MARK_END, MARK_START, Backend, PostgresBackend, SQLiteBackend
+from voicebot.archive.backends import MARK_END, MARK_START, Backend, Filters, PostgresBackend, SQLiteBackend
 from voicebot.archive.query import Query, Term, parse, tokenize
 from voicebot.config import Settings
 from voicebot.errors import UserError
@@ -75,6 +75,13 @@ def day_bounds(text: str, *, end: bool) -> str:
         return iso(day)  # type: ignore[return-value]
     moment = utc(text)
     return iso(moment + timedelta(seconds=1) if end else moment)  # type: ignore[return-value]
+
+
+def _time_bound(value: str | datetime | None, *, end: bool) -> str | None:
+    """A --since/--until value (a date, a time, a datetime) as the archive's UTC text, or None."""
+    if not value:
+        return None
+    return day_bounds(value, end=end) if isinstance(value, str) else iso(value)
 
 
 _AGE_UNITS = {"h": 1 / 24, "d": 1, "w": 7, "mo": 30, "m": 30, "y": 365}
@@ -236,6 +243,11 @@ class Archive:
     def kind(self) -> str:
         return self.backend.name
 
+    def transaction(self):
+        """``with db.transaction():`` groups several calls into one transaction (all or nothing;
+        one commit, so bulk imports are fast). Calls inside join it."""
+        return self.backend.transaction()
+
     def describe(self) -> str:
         return self.backend.describe()
 
@@ -305,14 +317,14 @@ class Archive:
         return rows[0]["id"]
 
     @staticmethod
-    def _date_filter(since: Any, until: Any, column: str = "m.started_utc") -> tuple[str, list[Any]]:
+    def _date_filter(since: Any, until: Any) -> tuple[str, list[Any]]:
         where, params = "", []
         if since:
-            where += f" AND {column} >= ?"
-            params.append(day_bounds(since, end=False) if isinstance(since, str) else iso(since))
+            where += " AND m.started_utc >= ?"
+            params.append(_time_bound(since, end=False))
         if until:
-            where += f" AND {column} < ?"
-            params.append(day_bounds(until, end=True) if isinstance(until, str) else iso(until))
+            where += " AND m.started_utc < ?"
+            params.append(_time_bound(until, end=True))
         return where, params
 
     # transcripts ---------------------------------------------------------------------
@@ -363,7 +375,7 @@ class Archive:
         new = (new or "").strip()
         if not new:
             raise UserError("the new speaker name is empty")
-        pattern = erase.name_pattern([old])
+        pattern = erase.name_pattern([old], ignore_case=False)
         with self.backend.transaction():
             row = self.backend.one("SELECT speakers FROM meetings WHERE id = ?", (meeting_id,))
             if row is None:
@@ -392,19 +404,14 @@ class Archive:
         parsed = query if isinstance(query, Query) else parse(query)
         if parsed.empty or limit <= 0:
             return []
-        where, params = self._date_filter(since, until)
-        if meeting:
-            where += " AND s.meeting_id = ?"
-            params.append(meeting)
+        filters = Filters(meeting=meeting or None, since=_time_bound(since, end=False),
+                          until=_time_bound(until, end=True))
         if speaker:
-            names = self.match_speakers(speaker)
-            if not names:
+            filters.speakers = self.match_speakers(speaker)
+            if not filters.speakers:
                 return []
-            where += f" AND s.speaker IN ({', '.join('?' for _ in names)})"
-            params.extend(names)
-        sql, all_params = self.backend.search_sql(parsed, where, params, int(limit))
         hits = []
-        for row in self.backend.query(sql, all_params):
+        for row in self.backend.search_rows(parsed, filters, int(limit)):
             fragments = _fragments(row["marked"] or "")
             snippet = "".join(f"[{t}]" if hit else t for t, hit in fragments)
             hits.append(Hit(meeting_id=row["meeting_id"], title=row["title"], started_at=row["started_at"],
@@ -466,7 +473,7 @@ class Archive:
         changed = self.backend.execute("UPDATE people SET voiceprint = NULL, voiceprint_dim = NULL, updated_at = ? "
                                        "WHERE name_key = ? AND voiceprint IS NOT NULL", (now_iso(), fold(name)))
         if changed:
-            self.backend.scrub()
+            self.backend.scrub(index=False)
         return bool(changed)
 
     # minutes and the outbox ----------------------------------------------------------------------
@@ -674,6 +681,12 @@ class Archive:
         """Erase a meeting for real: its rows (segments and their index entries, minutes, outbox
         copies, jobs, incidents), its folder (audio and artifacts, overwritten then removed), its
         mail copies in the Maildir outbox; then scrub the database files. A report."""
+        report = self._erase_meeting(meeting_id)
+        report["warnings"] = self.backend.scrub()
+        return report
+
+    def _erase_meeting(self, meeting_id: str) -> dict[str, Any]:
+        """forget_meeting without the final scrub (purge scrubs once for all its meetings)."""
         row = self.backend.one("SELECT id, directory FROM meetings WHERE id = ?", (meeting_id,))
         directory = self._meeting_directory(meeting_id, row["directory"] if row else None)
         if row is None and directory is None:
@@ -691,8 +704,8 @@ class Archive:
             self.backend.execute("DELETE FROM meetings WHERE id = ?", (meeting_id,))
         report["files"], report["bytes"] = erase.shred_tree(directory) if directory else (0, 0)
         report["mail_copies"] = erase.remove_mail(
-            self.settings.maildir, lambda raw: erase.message_id_of(raw) in message_ids) if message_ids else 0
-        report["warnings"] = self.backend.scrub()
+            self.settings.maildir, lambda raw: erase.header_of(raw, "X-Voicebot-Meeting") == meeting_id
+            or erase.header_of(raw, "Message-ID") in message_ids)
         return report
 
     def forget_person(self, name: str, *, speech: bool = False) -> dict[str, Any]:
@@ -729,21 +742,21 @@ class Archive:
                         f"UPDATE segments SET speaker = ? WHERE speaker IN ({marks})", [FORGOTTEN, *labels])
             # mentions of the name (or email) in what was said
             tokens = erase.name_tokens([*names, *([email] if email else [])])
-            hits: dict[int, Hit] = {}
+            mentions: set[int] = set()
             for needle in [*names, *([email] if email else [])]:
-                hits.update((h.segment_id, h) for h in self.search(Query([[Term(tuple(tokenize(needle)))]]),
-                                                                     limit=1_000_000) if tokenize(needle))
-            for hit in hits.values():
-                row = self.backend.one("SELECT text, words FROM segments WHERE id = ?", (hit.segment_id,))
+                if tokenize(needle):
+                    mentions.update(self.backend.match_ids(Query([[Term(tuple(tokenize(needle)))]])))
+            for segment_id in sorted(mentions):
+                row = self.backend.one("SELECT meeting_id, text, words FROM segments WHERE id = ?", (segment_id,))
                 if row is None or not pattern.search(row["text"]):
                     continue
                 words = [w for w in json.loads(row["words"] or "[]") if not erase.is_name_word(str(w[2]), tokens)]
                 self.backend.execute("UPDATE segments SET text = ?, words = ? WHERE id = ?",
                                      (pattern.sub(FORGOTTEN, row["text"]),
                                       json.dumps(words, ensure_ascii=False, separators=(",", ":")) if words else None,
-                                      hit.segment_id))
+                                      segment_id))
+                touched.add(row["meeting_id"])
                 report["mentions_redacted"] += 1
-                touched.add(hit.meeting_id)
             for mid in touched:
                 r = meetings[mid]
                 speakers = [FORGOTTEN if pattern.fullmatch(s) else s for s in json.loads(r["speakers"] or "[]")]
@@ -835,8 +848,8 @@ class Archive:
                 if directory:
                     erase.shred_except(directory, KEPT_WITH_MINUTES)
             else:
-                report.warnings += self.forget_meeting(row["id"]).get("warnings", [])
-        if report.meetings and not dry_run and keep_minutes:
+                self._erase_meeting(row["id"])
+        if report.meetings and not dry_run:
             report.warnings += self.backend.scrub()
         report.warnings = list(dict.fromkeys(report.warnings))
         return report
