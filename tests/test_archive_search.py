@@ -178,3 +178,19 @@ def test_very_common_words_are_ranked_among_the_most_recent_matches(db, home, mo
     # filters narrow first, then the cap applies to what is left
     assert len(db.search("budget", meeting=M1)) == 1 and len(db.search("budget", until="2026-11-16")) == 2
     assert {h.meeting_id for h in db.search("budget", speaker="Karim")} == {M1, M3}
+
+
+def test_snippets_mark_words_phrases_prefixes_and_inflections():
+    from voicebot.archive.snippets import highlight
+
+    def marked(text, query, words=16):
+        return "".join(f"[{t}]" if hit else t for t, hit in highlight(text, parse(query), words))
+
+    assert marked("La réunion de l'équipe commence.", "reunion") == "La [réunion] de l'équipe commence."
+    assert marked("Le plan de charge, puis le plan.", '"plan de charge"') == "Le [plan de charge], puis le plan."
+    assert marked("Budgets et budgétaire.", "budg*") == "[Budgets] et [budgétaire]."
+    assert marked("Les réunions validées.", "réunion valider") == "Les [réunions validées]."  # next to each other: one mark
+    assert marked("Rien à voir ici.", "budget") == "Rien à voir ici."
+    long = " ".join(f"mot{i}" for i in range(40)) + " le budget final " + " ".join(f"fin{i}" for i in range(40))
+    assert marked(long, "budget", words=8) == "…mot38 mot39 le [budget] final fin0 fin1 fin2…"
+    assert highlight("", parse("x")) == []

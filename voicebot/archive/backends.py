@@ -22,10 +22,6 @@ from typing import Any, Iterable, Iterator, Sequence
 from voicebot.archive.query import Query, to_fts5
 from voicebot.errors import UserError
 
-# Hits are marked with these control characters inside the database's snippet
-# (they never occur in transcript text); the store turns them into [ and ].
-MARK_START, MARK_END = "\x02", "\x03"
-SNIPPET_WORDS = 16
 
 _SEARCH_COLUMNS = ("s.id AS segment_id, s.meeting_id, s.start_time, s.end_time, s.speaker, s.text, "
                    "m.title, m.started_at")
@@ -204,8 +200,7 @@ class Backend:
     # -- what differs -----------------------------------------------------------
     def search_rows(self, query: Query, filters: Filters, limit: int) -> list[dict[str, Any]]:
         """Matching segments, best first: columns segment_id, meeting_id, start_time, end_time,
-        speaker, text, title, started_at, marked (snippet with MARK_* around hits), score (higher
-        is better)."""
+        speaker, text, title, started_at, score (higher is better)."""
         raise NotImplementedError
 
     def id_bounds(self, filters: Filters) -> tuple[int, int] | None:
@@ -325,17 +320,15 @@ class SQLiteBackend(Backend):
         if cutoff is not None:
             bounds += "AND segments_fts.rowid >= ? "
             bound_params.append(cutoff)
-        # Rank first, join and cut snippets for the few rows shown only.
+        # Rank on the index alone, then join the few rows shown.
         sql = (
             "WITH top AS (SELECT segments_fts.rowid AS id, bm25(segments_fts) AS rank FROM segments_fts "
             f"{joins}WHERE segments_fts MATCH ? {bounds}{where} ORDER BY rank LIMIT ?) "
-            f"SELECT {_SEARCH_COLUMNS}, "
-            f"snippet(segments_fts, 0, char(2), char(3), '…', {SNIPPET_WORDS}) AS marked, -top.rank AS score "
-            "FROM top JOIN segments_fts ON segments_fts.rowid = top.id JOIN segments s ON s.id = top.id "
-            "JOIN meetings m ON m.id = s.meeting_id "
-            "WHERE segments_fts MATCH ? ORDER BY top.rank, m.started_utc DESC, s.start_time"
+            f"SELECT {_SEARCH_COLUMNS}, -top.rank AS score "
+            "FROM top JOIN segments s ON s.id = top.id JOIN meetings m ON m.id = s.meeting_id "
+            "ORDER BY top.rank, m.started_utc DESC, s.start_time"
         )
-        return self.query(sql, [match, *bound_params, *params, limit, match])
+        return self.query(sql, [match, *bound_params, *params, limit])
 
     def match_ids(self, query):
         if query.empty:
@@ -446,21 +439,19 @@ class PostgresBackend(Backend):
         ids = self.id_bounds(filters)
         if ids:
             bounds, bound_params = "AND s.id BETWEEN ? AND ? ", list(ids)
-        options = (f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={SNIPPET_WORDS}, "
-                   f"MinWords={SNIPPET_WORDS // 2}, ShortWord=2, FragmentDelimiter=\" … \", MaxFragments=1")
-        # As on SQLite: rank the most recent rank_cap matches at most, then build snippets for
-        # the rows shown only. The tsquery is written out (not a CTE) so the planner sees the
-        # words and can choose between the GIN index and a backwards scan of the ids.
+        # As on SQLite: rank the most recent rank_cap matches at most, then join the rows shown.
+        # The tsquery is written out (not a CTE) so the planner sees the words and can choose
+        # between the GIN index and a backwards scan of the ids.
         sql = (
             f"WITH recent AS (SELECT s.id FROM segments s {joins}WHERE s.tsv @@ ({tsquery}) {bounds}{where} "
             "ORDER BY s.id DESC LIMIT ?), "
             f"top AS (SELECT s.id, ts_rank_cd(s.tsv, {tsquery}) AS score FROM recent JOIN segments s ON s.id = recent.id "
             "ORDER BY score DESC LIMIT ?) "
-            f"SELECT {_SEARCH_COLUMNS}, ts_headline('voicebot_french', s.text, {tsquery}, ?) AS marked, top.score "
+            f"SELECT {_SEARCH_COLUMNS}, top.score "
             "FROM top JOIN segments s ON s.id = top.id JOIN meetings m ON m.id = s.meeting_id "
             "ORDER BY top.score DESC, m.started_utc DESC, s.start_time"
         )
-        return self.query(sql, [*params, *bound_params, *where_params, self.rank_cap, *params, limit, *params, options])
+        return self.query(sql, [*params, *bound_params, *where_params, self.rank_cap, *params, limit])
 
     def match_ids(self, query):
         if query.empty:

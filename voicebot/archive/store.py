@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 from voicebot import recordings, schema
 from voicebot.archive import erase
 from voicebot.archive.erase import fold
-from voicebot.archive.backends import MARK_END, MARK_START, Backend, Filters, PostgresBackend, SQLiteBackend
+from voicebot.archive.backends import Backend, Filters, PostgresBackend, SQLiteBackend
 from voicebot.archive.query import Query, Term, parse, tokenize
+from voicebot.archive.snippets import highlight
 from voicebot.config import Settings
 from voicebot.errors import UserError
 
@@ -165,27 +166,6 @@ class PurgeReport:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _fragments(marked: str) -> list[tuple[str, bool]]:
-    parts: list[tuple[str, bool]] = []
-    for piece in re.split(f"({MARK_START}[^{MARK_END}]*{MARK_END})", marked or ""):
-        if not piece:
-            continue
-        if piece.startswith(MARK_START):
-            parts.append((piece[1:-1], True))
-        else:
-            parts.append((piece.replace(MARK_START, "").replace(MARK_END, ""), False))
-    merged: list[tuple[str, bool]] = []
-    for text, hit in parts:  # "[a] [b]" -> "[a b]"
-        if merged and hit and merged[-1][1]:
-            merged[-1] = (merged[-1][0] + text, True)
-        elif merged and hit and len(merged) >= 2 and merged[-2][1] and not merged[-1][0].strip():
-            space = merged.pop()[0]
-            merged[-1] = (merged[-1][0] + space + text, True)
-        else:
-            merged.append((text, hit))
-    return merged
 
 
 def _words_json(words: Sequence[schema.Word]) -> str | None:
@@ -412,7 +392,7 @@ class Archive:
                 return []
         hits = []
         for row in self.backend.search_rows(parsed, filters, int(limit)):
-            fragments = _fragments(row["marked"] or "")
+            fragments = highlight(row["text"], parsed)
             snippet = "".join(f"[{t}]" if hit else t for t, hit in fragments)
             hits.append(Hit(meeting_id=row["meeting_id"], title=row["title"], started_at=row["started_at"],
                             speaker=row["speaker"], start=row["start_time"], end=row["end_time"], text=row["text"],
