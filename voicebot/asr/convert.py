@@ -101,6 +101,16 @@ def _qkv(sd: dict, target: str, pieces: list[tuple[np.ndarray, np.ndarray]], nam
             sd[f"{target}.{name}.bias"] = bias
 
 
+def _block(sd: dict, var: dict, src: str, dst: str) -> None:
+    """Self-attention and feed-forward of one layer (encoder and decoder alike)."""
+    _qkv(sd, f"{dst}.attn", _split(var, f"{src}/self_attention/linear_0", 3), ["query", "key", "value"])
+    _linear(sd, f"{dst}.attn.out", var, f"{src}/self_attention/linear_1")
+    _norm(sd, f"{dst}.attn_ln", var, f"{src}/self_attention/layer_norm")
+    _linear(sd, f"{dst}.mlp.0", var, f"{src}/ffn/linear_0")
+    _linear(sd, f"{dst}.mlp.2", var, f"{src}/ffn/linear_1")
+    _norm(sd, f"{dst}.mlp_ln", var, f"{src}/ffn/layer_norm")
+
+
 def state_dict_from_ct2(variables: dict[str, np.ndarray]) -> tuple[dict, dict]:
     """(dims, state_dict of numpy arrays) in openai-whisper's naming."""
     sd: dict[str, np.ndarray] = {}
@@ -109,13 +119,7 @@ def state_dict_from_ct2(variables: dict[str, np.ndarray]) -> tuple[dict, dict]:
     sd["encoder.positional_embedding"] = variables["encoder/position_encodings/encodings"]
     n_audio_layer = _layers(variables, "encoder")
     for i in range(n_audio_layer):
-        src, dst = f"encoder/layer_{i}", f"encoder.blocks.{i}"
-        _qkv(sd, f"{dst}.attn", _split(variables, f"{src}/self_attention/linear_0", 3), ["query", "key", "value"])
-        _linear(sd, f"{dst}.attn.out", variables, f"{src}/self_attention/linear_1")
-        _norm(sd, f"{dst}.attn_ln", variables, f"{src}/self_attention/layer_norm")
-        _linear(sd, f"{dst}.mlp.0", variables, f"{src}/ffn/linear_0")
-        _linear(sd, f"{dst}.mlp.2", variables, f"{src}/ffn/linear_1")
-        _norm(sd, f"{dst}.mlp_ln", variables, f"{src}/ffn/layer_norm")
+        _block(sd, variables, f"encoder/layer_{i}", f"encoder.blocks.{i}")
     _norm(sd, "encoder.ln_post", variables, "encoder/layer_norm")
 
     sd["decoder.token_embedding.weight"] = variables["decoder/embeddings/weight"]
@@ -123,16 +127,11 @@ def state_dict_from_ct2(variables: dict[str, np.ndarray]) -> tuple[dict, dict]:
     n_text_layer = _layers(variables, "decoder")
     for i in range(n_text_layer):
         src, dst = f"decoder/layer_{i}", f"decoder.blocks.{i}"
-        _qkv(sd, f"{dst}.attn", _split(variables, f"{src}/self_attention/linear_0", 3), ["query", "key", "value"])
-        _linear(sd, f"{dst}.attn.out", variables, f"{src}/self_attention/linear_1")
-        _norm(sd, f"{dst}.attn_ln", variables, f"{src}/self_attention/layer_norm")
+        _block(sd, variables, src, dst)
         _linear(sd, f"{dst}.cross_attn.query", variables, f"{src}/attention/linear_0")
         _qkv(sd, f"{dst}.cross_attn", _split(variables, f"{src}/attention/linear_1", 2), ["key", "value"])
         _linear(sd, f"{dst}.cross_attn.out", variables, f"{src}/attention/linear_2")
         _norm(sd, f"{dst}.cross_attn_ln", variables, f"{src}/attention/layer_norm")
-        _linear(sd, f"{dst}.mlp.0", variables, f"{src}/ffn/linear_0")
-        _linear(sd, f"{dst}.mlp.2", variables, f"{src}/ffn/linear_1")
-        _norm(sd, f"{dst}.mlp_ln", variables, f"{src}/ffn/layer_norm")
     _norm(sd, "decoder.ln", variables, "decoder/layer_norm")
 
     dims = {
