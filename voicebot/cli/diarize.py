@@ -131,43 +131,10 @@ def rename_speaker(
     enroll: bool = typer.Option(False, "--enroll", help="Also store this speaker's voice as NEW's voiceprint, so later meetings name them."),
 ) -> None:
     """Rename a speaker in a meeting: transcript, minutes, archive; optionally enroll their voice."""
-    from voicebot import recordings
-    from voicebot.diarize.naming import rename_in_files, speaker_voice
+    from voicebot.speakers import rename_speaker as rename
 
-    directory = recordings.meeting_dir(settings().recordings_dir, meeting_id)
-    voice = None
-    if enroll:
-        voice = speaker_voice(directory, old)  # before the files change: it reads the old label
-    changed = rename_in_files(directory, old, new) if directory.is_dir() else []
     with _open() as db:
-        in_archive = db.get_meeting(meeting_id) is not None
-        count = db.rename_speaker(meeting_id, old, new) if in_archive else 0
-        if voice is not None:
-            db.upsert_person(new, voiceprint=voice, source=f"meeting {meeting_id}")
-    changed += _rename_minutes_files(directory, old, new)
-    if not in_archive and not changed:
-        raise UserError(f"no meeting {meeting_id!r} in the archive or under {settings().recordings_dir}")
-    console.print(f"Renamed {old!r} to {new!r} in {meeting_id}: {count} archived segments"
-                  + (f", files: {', '.join(changed)}" if changed else "")
-                  + ("; voiceprint enrolled" if voice is not None else "") + ".")
-
-
-def _rename_minutes_files(directory: Path, old: str, new: str) -> list[str]:
-    """minutes.json / minutes.md on disk, renamed as the archive renames its copies."""
-    from voicebot import recordings
-    from voicebot.archive.erase import name_pattern
-    from voicebot.archive.store import _rename_in_minutes
-    from voicebot.fsutil import atomic_write
-    from voicebot.schema import dumps, read_json
-
-    changed = []
-    path = directory / recordings.MINUTES_JSON
-    if path.is_file():
-        atomic_write(path, dumps(_rename_in_minutes(read_json(path), old, new)))
-        changed.append(path.name)
-    path = directory / recordings.MINUTES_MD
-    pattern = name_pattern([old])
-    if path.is_file() and pattern:
-        atomic_write(path, pattern.sub(new, path.read_text(encoding="utf-8")))
-        changed.append(path.name)
-    return changed
+        done = rename(db, meeting_id, old, new, enroll=enroll)
+    console.print(f"Renamed {old!r} to {done.new!r} in {meeting_id}: {done.segments} archived segments"
+                  + (f", files: {', '.join(done.files)}" if done.files else "")
+                  + ("; voiceprint enrolled" if done.enrolled else "") + ".")
