@@ -113,6 +113,7 @@ class WebSettings:
     port: int = 8000
     password: str = ""  # a shared login password (hashed before use); `voicebot users add` is better
     secret: str = ""  # session signing key; generated and stored under home when empty
+    session_hours: float = 12.0  # a login lasts this long, then the browser asks again
 
 
 @dataclass
