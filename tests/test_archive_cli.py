@@ -84,6 +84,8 @@ def test_meetings_list_show_and_show_at(filled):
     around = cli("meetings", "show", "20261103", "--at", "0:13", "--context", "7").output
     assert "▶ [0:12] Zoé Martin: D'accord" in around
     assert "[0:06]" in around and "[0:18]" in around and "[0:30]" not in around
+    assert "index rebuilt" in cli("meetings", "reindex").output
+    assert json.loads(cli("search", "helios", "--json").output)
 
 
 @pytest.mark.parametrize("fmt", ["txt", "md", "srt", "vtt", "json"])

@@ -284,6 +284,9 @@ def test_sqlite_check_reports_a_damaged_index(home):
     raw.close()
     with open_archive(settings) as db:
         assert any("full-text index" in p for p in db.check())
+        db.reindex()
+        assert db.check() == []
+        assert db.search("tout autre chose") and not db.search("hebdomadaire")
 
 
 def test_outbox_message_round_trips_every_field(db):

@@ -238,6 +238,10 @@ class Backend:
     def check(self) -> list[str]:
         raise NotImplementedError
 
+    def rebuild_index(self) -> None:
+        """Rebuild the full-text index from the stored text."""
+        raise NotImplementedError
+
     def size_bytes(self) -> int:
         raise NotImplementedError
 
@@ -356,7 +360,7 @@ class SQLiteBackend(Backend):
         try:
             self.conn.execute("INSERT INTO segments_fts (segments_fts, rank) VALUES ('integrity-check', 1)")
         except sqlite3.DatabaseError as exc:
-            problems.append(f"full-text index: {exc} (rebuild it with `voicebot archive reindex`)")
+            problems.append(f"full-text index: {exc} (rebuild it with `voicebot meetings reindex`)")
         return problems
 
     def rebuild_index(self) -> None:
@@ -477,6 +481,9 @@ class PostgresBackend(Backend):
         if orphans:
             problems.append(f"{orphans} segments belong to no meeting")
         return problems
+
+    def rebuild_index(self) -> None:
+        self.execute("REINDEX INDEX segments_tsv")
 
     def size_bytes(self) -> int:
         return int(self.value("SELECT pg_database_size(current_database()) AS n") or 0)

@@ -35,7 +35,7 @@ _AND_WORDS = {"AND", "&", "&&", "+"}
 _NOT_WORDS = {"NOT", "!"}
 
 
-def _is_token_char(char: str) -> bool:
+def is_token_char(char: str) -> bool:
     category = unicodedata.category(char)
     return category[0] in "LNM" or category == "Co"
 
@@ -44,7 +44,7 @@ def tokenize(text: str) -> list[str]:
     """Split text into the words a full-text index sees (letters, digits, marks)."""
     tokens, current = [], []
     for char in unicodedata.normalize("NFC", text):
-        if _is_token_char(char):
+        if is_token_char(char):
             current.append(char)
         elif current:
             tokens.append("".join(current)[:MAX_TOKEN_CHARS])
@@ -105,7 +105,7 @@ def parse(text: str) -> Query:
             continue
         negated = negate_next
         negate_next = False
-        if char == "-" and i + 1 < n and (text[i + 1] in _OPEN_QUOTES or _is_token_char(text[i + 1])):
+        if char == "-" and i + 1 < n and (text[i + 1] in _OPEN_QUOTES or is_token_char(text[i + 1])):
             negated, i = True, i + 1
             char = text[i]
         if char in _OPEN_QUOTES:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from voicebot.archive.query import Query, Term, _is_token_char
+from voicebot.archive.query import Query, Term, is_token_char
 
 SNIPPET_WORDS = 16
 
@@ -33,7 +33,7 @@ class _Token:
 def _tokens(text: str) -> list[_Token]:
     tokens, begin = [], None
     for i, char in enumerate(text):
-        if _is_token_char(char):
+        if is_token_char(char):
             if begin is None:
                 begin = i
         elif begin is not None:

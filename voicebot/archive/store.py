@@ -649,6 +649,10 @@ class Archive:
         """Problems found in the database (empty: all fine)."""
         return self.backend.check()
 
+    def reindex(self) -> None:
+        """Rebuild the full-text index from the stored segments (after a damaged-index report)."""
+        self.backend.rebuild_index()
+
     # erasing -----------------------------------------------------------------------------------
     def _meeting_directory(self, meeting_id: str, stored: str | None) -> Path | None:
         """The meeting's folder, only if it is really that meeting's (named by its id)."""

@@ -223,6 +223,22 @@ def meetings_export(
         sys.stdout.write(text)
 
 
+@meetings_app.command("reindex")
+def meetings_reindex() -> None:
+    """Check the archive and rebuild its search index from the stored transcripts."""
+    with _open() as db:
+        before = db.check()
+        db.reindex()
+        after = db.check()
+    for problem in before:
+        err_console.print(Text(f"found: {problem}", style="yellow"))
+    if after:
+        for problem in after:
+            err_console.print(Text(f"still: {problem}", style="red"))
+        raise typer.Exit(1)
+    console.print("Search index rebuilt; the archive checks out.")
+
+
 def _print_report(report: dict[str, Any]) -> None:
     for warning in report.get("warnings", []):
         err_console.print(Text(f"warning: {warning}", style="yellow"))
