@@ -4,6 +4,7 @@ any text is a valid query (hostile ones included)."""
 from __future__ import annotations
 
 import random
+from datetime import date, datetime, timezone
 
 import pytest
 
@@ -84,6 +85,8 @@ def test_filters_speaker_meeting_and_dates(db):
     assert {h.meeting_id for h in db.search("budget", until="2026-11-10")} == {M1, M2}
     assert {h.meeting_id for h in db.search("budget", since="2026-11-04", until="2026-11-16")} == {M2}
     assert {h.meeting_id for h in db.search("budget", since="2026-11-10T14:00:00+01:00")} == {M2, M3}
+    assert {h.meeting_id for h in db.search("budget", since=date(2026, 11, 4), until=date(2026, 11, 10))} == {M2}
+    assert {h.meeting_id for h in db.search("budget", until=datetime(2026, 11, 10, 13, 0, tzinfo=timezone.utc))} == {M1, M2}
     assert len(db.search("budget", limit=2)) == 2
     assert db.search("budget", limit=0) == []
 

@@ -78,11 +78,14 @@ def day_bounds(text: str, *, end: bool) -> str:
     return iso(moment + timedelta(seconds=1) if end else moment)  # type: ignore[return-value]
 
 
-def _time_bound(value: str | datetime | None, *, end: bool) -> str | None:
+def _time_bound(value: str | date | datetime | None, *, end: bool) -> str | None:
     """A --since/--until value (a date, a time, a datetime) as the archive's UTC text, or None."""
     if not value:
         return None
-    return day_bounds(value, end=end) if isinstance(value, str) else iso(value)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.astimezone()
+    # a day (date or "2026-11-24") is included whole by --until; a moment is included too
+    return day_bounds(value if isinstance(value, str) else value.isoformat(), end=end)
 
 
 _AGE_UNITS = {"h": 1 / 24, "d": 1, "w": 7, "mo": 30, "m": 30, "y": 365}
