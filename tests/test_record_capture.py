@@ -25,8 +25,9 @@ SKIP = RATE // 4  # what the sound server may skip at the start of a new player 
 
 
 def start_recorder(pulse, *args: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
-    """``voicebot record ARGS`` in a subprocess; returns once it is capturing, with the meeting id."""
-    proc = subprocess.Popen([sys.executable, "-m", "voicebot", "record", *args],
+    """``voicebot record --no-process ARGS`` in a subprocess (recording only: the pipeline after it is tested
+    in test_pipeline_*); returns once it is capturing, with the meeting id."""
+    proc = subprocess.Popen([sys.executable, "-m", "voicebot", "record", "--no-process", *args],
                             env={**os.environ, **pulse.env, **(env or {})},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
@@ -188,7 +189,7 @@ def test_live_line_on_a_terminal(home, pulse):
     import pty
 
     main, secondary = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "voicebot", "record", "--title", "tty"],
+    proc = subprocess.Popen([sys.executable, "-m", "voicebot", "record", "--no-process", "--title", "tty"],
                             env={**os.environ, **pulse.env, "COLUMNS": "120"}, stdin=secondary, stdout=secondary,
                             stderr=secondary)
     os.close(secondary)

@@ -48,7 +48,7 @@ def _env(pulse, home: Path) -> dict:
 
 
 def _launch(pulse, home: Path, title: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "voicebot", "record", "--title", title],
+    return subprocess.Popen([sys.executable, "-m", "voicebot", "record", "--no-process", "--title", title],
                             env=_env(pulse, home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

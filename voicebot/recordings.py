@@ -26,6 +26,9 @@ DIARIZATION = "diarization.rttm"
 SPEAKERS = "speakers.json"  # speaker naming: label -> person, and who was present
 MINUTES_JSON = "minutes.json"
 MINUTES_MD = "minutes.md"
+TRANSCRIPT_PARTIAL = "transcript.partial.json"  # the transcription's checkpoint (segments so far), while it runs
+PIPELINE_LOG = "pipeline.jsonl"  # the pipeline's events (stage started, done, failed...), one JSON a line
+PIPELINE_LOCK = ".pipeline.lock"  # held by the process working on the meeting
 
 _ID_RE = re.compile(r"^[0-9]{8}-[0-9]{6}-[a-z0-9-]{1,40}$")
 

@@ -2,7 +2,7 @@
 prints. Each module below adds its commands to the root app."""
 
 from voicebot.cli.app import app, run
-from voicebot.cli import archive, diarize, mail, minutes, models, record, transcribe  # noqa: F401,E402  (each module registers its commands)
+from voicebot.cli import archive, diarize, mail, minutes, models, pipeline, record, transcribe, web  # noqa: F401,E402  (each module registers its commands)
 
 __all__ = ["app", "main"]
 

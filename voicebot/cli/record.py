@@ -76,9 +76,7 @@ class _StatusView:
 
 
 def hand_off(meeting) -> None:
-    """The recording is closed: hand it to the pipeline.
-
-    Until the pipeline wires `voicebot process` in here, the meeting is left ready to process."""
+    """A recording left for later (recovered, or recorded with --no-process): say how to process it."""
     console.print(f"ready to process: voicebot process {meeting.id}")
 
 
@@ -101,8 +99,10 @@ def record(
     device: str = typer.Option("", "--device", "-d", help="Input device: its number or part of its name (`voicebot devices`). Default: setting record.device, else the system default."),
     language: str = typer.Option("", "--language", "-l", help="Language hint for the transcription (fr, en...). Default: detected."),
     duration: str = typer.Option("", "--duration", help="Stop by itself after this long: 90m, 1h30m, 45s or seconds. Default: until stopped."),
+    no_process: bool = typer.Option(False, "--no-process", help="Only record; process later with `voicebot process ID`. Default: once stopped, transcribe, draft and email the minutes."),
+    no_email: bool = typer.Option(False, "--no-email", help="Process the recording but send no email."),
 ) -> None:
-    """Record a meeting from the microphone, crash-safe (Ctrl-C or `voicebot stop` ends it)."""
+    """Record a meeting from the microphone, crash-safe (Ctrl-C or `voicebot stop` ends it), then process it."""
     from voicebot import invites
     from voicebot.record import record as run
 
@@ -119,7 +119,12 @@ def record(
     if meeting.status == "empty":
         raise UserError(f"no audio was recorded (meeting {meeting.id} kept with status 'empty'); "
                         "check the input device with `voicebot devices`")
-    hand_off(meeting)
+    if no_process:
+        hand_off(meeting)
+        return
+    from voicebot.cli.pipeline import run_pipeline
+
+    run_pipeline(meeting.id, email=False if no_email else None)
 
 
 @app.command()

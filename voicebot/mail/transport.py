@@ -236,6 +236,12 @@ class SmtpTransport:
             raise classify(exc, connecting=True) from None
         return smtp
 
+    def probe(self) -> None:
+        """Connect, greet (with STARTTLS and login as configured) and quit, sending nothing; raises
+        DeliveryError as a delivery would (``voicebot doctor`` checks the server with it)."""
+        self._smtp = self._connect()
+        self.close()
+
     def send(self, raw: bytes, *, sender: str, recipient: str) -> None:
         """Hand one message to the server; returns once it accepted it (250 after DATA)."""
         if self._smtp is None:

