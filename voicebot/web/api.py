@@ -1,0 +1,269 @@
+"""The JSON API under /api/ (the same data as the pages), and the files: a meeting's
+audio (with HTTP Range requests, so a player can seek) and its downloads."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from voicebot import schema
+from voicebot.speakers import Renamed
+from voicebot.web import views
+from voicebot.web.app import get_db
+
+router = APIRouter(prefix="/api", tags=["api"])
+files = APIRouter(tags=["files"])
+
+NOT_FOUND = {404: {"description": "No such meeting (or it has no such file)"}}
+
+
+# --- response models ----------------------------------------------------------------------
+
+
+class SessionOut(BaseModel):
+    user: str = Field(description="The logged-in user")
+    csrf_token: Optional[str] = Field(description="Send it as X-CSRF-Token with every POST made with the "
+                                                  "session cookie (null with an API token, which needs none)")
+
+
+class Invitee(BaseModel):
+    name: str
+    email: Optional[str] = None
+    role: str = "attendee"
+
+
+class MeetingCard(BaseModel):
+    id: str = Field(description="Meeting id, e.g. 20261124-093012-weekly-sync-3f9a")
+    title: str
+    started_at: str = Field(description="ISO 8601, in the meeting's own time zone")
+    ended_at: Optional[str] = None
+    duration: Optional[float] = Field(None, description="Seconds")
+    language: Optional[str] = None
+    status: Optional[str] = None
+    speakers: list[str] = []
+    invitees: list[Invitee] = []
+    has_transcript: bool
+    has_minutes: bool
+    transcribed_at: Optional[str] = None
+    purged_at: Optional[str] = Field(None, description="Set when the retention policy erased audio and transcript")
+    url: str = Field(description="The meeting's page")
+
+
+class Week(BaseModel):
+    week: str = Field(description="The Monday starting the week (YYYY-MM-DD)")
+    recorded: int
+    processed: int
+    hours: float = Field(description="Hours of audio transcribed that week")
+
+
+class Stats(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    meetings_total: int
+    recorded_today: int
+    recorded_this_week: int
+    processed_today: int
+    processed_this_week: int
+    jobs_running: int
+    jobs_pending: int
+    jobs_failed: int
+    outbox_pending: int
+    outbox_failed: int
+    outbox_sent: int
+    hours_transcribed: float
+    incidents_this_week: int
+
+
+class JobStage(BaseModel):
+    stage: str
+    state: str = Field(description="pending, running, done or failed")
+    attempts: int
+    error: Optional[str] = None
+    updated_at: Optional[str] = None
+
+
+class Job(BaseModel):
+    meeting_id: str
+    title: str
+    stages: list[JobStage]
+
+
+class FailedMessage(BaseModel):
+    id: int
+    meeting_id: Optional[str]
+    recipient: str
+    kind: str
+    subject: str
+    attempts: int
+    last_error: Optional[str]
+
+
+class Incident(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: int
+    meeting_id: Optional[str]
+    stage: str
+    error: str
+    detail: Optional[str] = None
+    created_at: str
+
+
+class Status(BaseModel):
+    stats: Stats
+    weeks: list[Week] = Field(description="Meetings recorded and processed per week, oldest first")
+    jobs: list[Job] = Field(description="Meetings whose processing is not finished (pending, running or failed)")
+    failed_messages: list[FailedMessage]
+    incidents: list[Incident] = Field(description="Most recent first")
+    recent: list[MeetingCard]
+
+
+class MeetingDetail(BaseModel):
+    meeting: MeetingCard
+    minutes: Optional[schema.Minutes] = Field(description="The latest minutes, null when none were drafted")
+    minutes_version: Optional[int] = None
+    speakers: list[str]
+    talk_time: dict[str, float] = Field(description="Seconds spoken per speaker")
+    audio_url: Optional[str] = Field(description="The audio (FLAC; Range requests supported), null when not kept")
+    downloads: dict[str, str] = Field(description="Format (txt, srt, vtt, json, md) -> URL")
+    transcript_url: str
+
+
+class SearchHit(BaseModel):
+    meeting_id: str
+    title: str
+    started_at: str
+    speaker: Optional[str]
+    start: float = Field(description="Seconds into the recording")
+    end: float
+    text: str
+    snippet: str = Field(description="The words around the hit, each matching word wrapped in [ and ]")
+    fragments: list[tuple[str, bool]] = Field(description="The snippet as (text, is_hit) pieces")
+    score: float
+    url: str = Field(description="The meeting's page, opened at this moment (?t=seconds)")
+
+
+class RenameIn(BaseModel):
+    old: str = Field(description="The speaker as shown now, e.g. 'Speaker 2'")
+    new: str = Field(description="Their name, e.g. 'Claire'")
+    enroll: bool = Field(False, description="Also store this speaker's voice as the new name's voiceprint")
+
+
+# --- the API --------------------------------------------------------------------------------
+
+
+@router.get("/session", response_model=SessionOut)
+def session(request: Request) -> Any:
+    """Who is logged in, and the CSRF token for POSTs made with the session cookie."""
+    by_token = request.state.by_token
+    return {"user": request.state.user.name, "csrf_token": None if by_token else request.state.session.csrf_token}
+
+
+@router.get("/status", response_model=Status)
+def status(db=Depends(get_db)) -> Any:
+    """The dashboard: what `voicebot status` shows (counts today and this week, jobs, outbox,
+    incidents), activity per week, and the latest meetings."""
+    return views.dashboard(db)
+
+
+@router.get("/meetings", response_model=list[MeetingCard])
+def meetings(since: Optional[str] = Query(None, description="Only meetings on or after this date (YYYY-MM-DD)"),
+             until: Optional[str] = Query(None, description="Only meetings on or before this date (the day included)"),
+             limit: int = Query(100, ge=1, le=10000, description="At most this many, newest first"),
+             db=Depends(get_db)) -> Any:
+    """Archived meetings, newest first."""
+    return [views.meeting_card(row) for row in db.list_meetings(since=since, until=until, limit=limit)]
+
+
+@router.get("/meetings/{meeting_id}", response_model=MeetingDetail, responses=NOT_FOUND)
+def meeting(meeting_id: str, db=Depends(get_db)) -> Any:
+    """A meeting: its card, latest minutes, speakers and where its audio and downloads are."""
+    detail = views.meeting_detail(db, meeting_id)
+    minutes = detail["minutes"]
+    return {**detail, "minutes": minutes, "minutes_version": minutes["version"] if minutes else None,
+            "transcript_url": f"/api/meetings/{meeting_id}/transcript"}
+
+
+@router.get("/meetings/{meeting_id}/transcript", response_model=schema.Transcript, responses=NOT_FOUND)
+def transcript(meeting_id: str, db=Depends(get_db)) -> Any:
+    """The speaker-attributed transcript (the Transcript JSON of `voicebot transcribe --format json`)."""
+    views.get_row(db, meeting_id)
+    found = db.get_transcript(meeting_id)
+    if found is None:
+        raise views.NotFound(f"meeting {meeting_id} has no transcript in the archive")
+    return found.to_dict()
+
+
+@router.get("/meetings/{meeting_id}/minutes", response_model=schema.Minutes, responses=NOT_FOUND)
+def minutes(meeting_id: str, version: Optional[int] = Query(None, ge=1, description="A version (default: latest)"),
+            db=Depends(get_db)) -> Any:
+    """The minutes: summary, key points, decisions, action items (owner, due date, source span), questions."""
+    views.get_row(db, meeting_id)
+    stored = db.get_minutes(meeting_id, version)
+    if not stored:
+        raise views.NotFound(f"meeting {meeting_id} has no minutes" + (f" version {version}" if version else ""))
+    return stored["minutes"].to_dict()
+
+
+@router.post("/meetings/{meeting_id}/speakers/rename", response_model=Renamed, responses=NOT_FOUND)
+def rename_speaker(meeting_id: str, body: RenameIn, db=Depends(get_db)) -> Any:
+    """Rename a speaker in a meeting (transcript, minutes, files and archive), as
+    `voicebot meetings rename-speaker` does; optionally enroll their voice."""
+    from voicebot.speakers import rename_speaker as rename
+
+    views.get_row(db, meeting_id)
+    return rename(db, meeting_id, body.old, body.new, enroll=body.enroll)
+
+
+@router.get("/search", response_model=list[SearchHit])
+def search(q: str = Query(..., max_length=1000, description='Words (all must match), "a phrase", prefix*, '
+                                                            "a OR b, -excluded; accents and case ignored"),
+           speaker: Optional[str] = Query(None, description="Only what this person said (whole name or part)"),
+           meeting: Optional[str] = Query(None, description="Only in this meeting (id, or its beginning)"),
+           since: Optional[str] = Query(None, description="Only meetings on or after this date"),
+           until: Optional[str] = Query(None, description="Only meetings on or before this date"),
+           limit: int = Query(20, ge=1, le=views.SEARCH_MAX), db=Depends(get_db)) -> Any:
+    """Search every archived transcript, best first."""
+    return views.search(db, q, speaker=speaker, meeting=meeting, since=since, until=until, limit=limit)
+
+
+@router.get("/speakers", response_model=list[str])
+def speakers(db=Depends(get_db)) -> Any:
+    """Every speaker name in the archive (for the search filter)."""
+    return db.speakers()
+
+
+# --- files ----------------------------------------------------------------------------------
+
+TEXT_TYPES = {"txt": "text/plain; charset=utf-8", "srt": "application/x-subrip; charset=utf-8",
+              "vtt": "text/vtt; charset=utf-8", "json": "application/json", "md": "text/markdown; charset=utf-8"}
+
+
+def _download(text: str, meeting_id: str, fmt: str, name: str = "") -> Response:
+    filename = f"{meeting_id}{name}.{fmt}"
+    return Response(text, media_type=TEXT_TYPES[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@files.get("/meetings/{meeting_id}/audio", response_class=FileResponse,
+           responses={200: {"content": {"audio/flac": {}}, "description": "The whole recording"},
+                      206: {"description": "The byte range asked for (Range: bytes=...)"}, **NOT_FOUND})
+def audio(meeting_id: str, db=Depends(get_db)) -> Any:
+    """The meeting's audio (16 kHz mono FLAC). Range requests are answered with 206, so players can seek."""
+    path = views.audio_file(db, meeting_id)
+    return FileResponse(path, media_type="audio/flac", headers={"Cache-Control": "private, no-cache"})
+
+
+@files.get("/meetings/{meeting_id}/transcript.{fmt}", response_class=Response,
+           responses={200: {"content": {t.split(";")[0]: {} for t in TEXT_TYPES.values()}}, **NOT_FOUND})
+def transcript_file(meeting_id: str, fmt: str, db=Depends(get_db)) -> Any:
+    """Download the transcript as txt, srt, vtt or json."""
+    return _download(views.transcript_text(db, meeting_id, fmt), meeting_id, fmt)
+
+
+@files.get("/meetings/{meeting_id}/minutes.md", response_class=Response,
+           responses={200: {"content": {"text/markdown": {}}}, **NOT_FOUND})
+def minutes_file(meeting_id: str, db=Depends(get_db)) -> Any:
+    """Download the minutes as Markdown."""
+    return _download(views.minutes_markdown(db, meeting_id), meeting_id, "md", "-minutes")

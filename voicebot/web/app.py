@@ -1,0 +1,114 @@
+"""The FastAPI application: pages (server-rendered Jinja2), the JSON API under /api/,
+the audio and download files, static files, all behind ``voicebot.web.guard``.
+
+    from voicebot.web.app import create_app
+    app = create_app(settings)       # uvicorn.run(app, host="127.0.0.1", port=8000)
+
+The OpenAPI description is at ``/api/openapi.json``, behind the login like
+everything else (no interactive docs page: it would load scripts from a CDN).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+import jinja2
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.templating import Jinja2Templates
+
+from voicebot import __version__, formats
+from voicebot.config import Settings
+from voicebot.errors import UserError
+from voicebot.web import views
+from voicebot.web.auth import LoginLimiter, Users, load_secret
+from voicebot.web.guard import Guard
+
+HERE = Path(__file__).resolve().parent
+
+DESCRIPTION = """The meeting archive of a voicebot server: meetings, minutes, transcripts, search, status.
+
+Every route needs a login: either the session cookie of a browser logged in at /login (then every
+POST also sends the session's CSRF token in the `X-CSRF-Token` header; `GET /api/session` gives it),
+or an API token from `voicebot users token NAME`, sent as `Authorization: Bearer <token>`.
+Times inside a recording are seconds; other times are ISO 8601."""
+
+
+def _templates() -> Jinja2Templates:
+    from voicebot.minutes import render
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(clock=formats.clock, when=views.when, duration=render.duration)
+    env.globals.update(labels=lambda language: render.LABELS[render.lang(language)], version=__version__,
+                       short_date=render.short_date, long_date=render.long_date)
+    return Jinja2Templates(env=env)
+
+
+def page(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200) -> HTMLResponse:
+    """A page rendered from a template, with the user, the CSRF token and one-time messages."""
+    session = request.state.session
+    values = {"user": request.state.user, "csrf_token": session.csrf_token, "flashes": session.pop_flashes(),
+              "path": request.url.path, **(context or {})}
+    return request.app.state.templates.TemplateResponse(request, name, values, status_code=status)
+
+
+def get_db(request: Request) -> Iterator[Any]:
+    """The archive, opened for one request (a FastAPI dependency)."""
+    from voicebot.archive import open_archive
+
+    with open_archive(request.app.state.settings) as db:
+        yield db
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", "")
+
+
+def _error(request: Request, status: int, message: str) -> Any:
+    if _wants_json(request):
+        return JSONResponse({"detail": message}, status_code=status)
+    return page(request, "error.html", {"status": status, "message": message}, status=status)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The web application for these settings (archive, recordings, login secret)."""
+    from voicebot.web import api, pages
+
+    users = Users(settings, load_secret(settings))
+    app = FastAPI(title="voicebot", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None,
+                  swagger_ui_oauth2_redirect_url=None, openapi_url="/api/openapi.json")
+    app.state.settings = settings
+    app.state.users = users
+    app.state.templates = _templates()
+    app.state.login_limits = {"user": LoginLimiter(limit=5), "address": LoginLimiter(limit=20)}
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(pages.router)
+    app.include_router(api.router)
+    app.include_router(api.files)
+
+    @app.exception_handler(views.NotFound)
+    async def not_found(request: Request, exc: views.NotFound) -> Any:
+        return _error(request, 404, str(exc))
+
+    @app.exception_handler(UserError)
+    async def bad_request(request: Request, exc: UserError) -> Any:
+        return _error(request, 400, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Any:
+        return _error(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Any:
+        if _wants_json(request):
+            return JSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+        return _error(request, 422, "; ".join(f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in exc.errors()))
+
+    app.add_middleware(Guard, users=users, session_seconds=settings.web.session_hours * 3600)
+    return app

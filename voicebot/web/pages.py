@@ -1,0 +1,136 @@
+"""The HTML pages: login, dashboard, meetings, a meeting (minutes, transcript, audio,
+renaming a speaker), search. Server-rendered; ``static/meeting.js`` adds the
+synced audio player."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+
+from voicebot import formats
+from voicebot.errors import UserError
+from voicebot.web import views
+from voicebot.web.app import get_db, page
+from voicebot.web.guard import safe_next
+
+router = APIRouter(include_in_schema=False)
+
+MEETINGS_LIMIT = 500
+MEETING_CHOICES = 300  # meetings offered in the search page's meeting filter
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _moment(text: str | None) -> float | None:
+    """?t=754, ?t=754.2 or ?t=12:34 -> seconds; anything else is ignored."""
+    if not text:
+        return None
+    try:
+        return formats.parse_clock(text)
+    except ValueError:
+        return None
+
+
+# --- login --------------------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/") -> Any:
+    if request.state.user is not None:
+        return _redirect(safe_next(next))
+    return page(request, "login.html", {"next": safe_next(next), "error": None, "username": ""})
+
+
+@router.post("/login")
+def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/")) -> Any:
+    limits = request.app.state.login_limits
+    address = request.client.host if request.client else "unknown"
+    name = username.strip()
+    form = {"next": safe_next(next), "username": name}
+    wait = max(limits["user"].retry_after(name.lower()), limits["address"].retry_after(address))
+    if wait > 0:
+        minutes = max(1, round(wait / 60))
+        response = page(request, "login.html", {**form, "error": f"Too many failed logins. Try again in "
+                                                                  f"{minutes} minute{'s' if minutes > 1 else ''}."},
+                        status=429)
+        response.headers["Retry-After"] = str(int(wait) + 1)
+        return response
+    user = request.app.state.users.authenticate(name, password)
+    if user is None:
+        limits["user"].failed(name.lower())
+        limits["address"].failed(address)
+        return page(request, "login.html", {**form, "error": "Wrong user name or password."}, status=401)
+    limits["user"].succeeded(name.lower())
+    request.state.session.login(user.name, user.print)
+    return _redirect(safe_next(next))
+
+
+@router.post("/logout")
+def logout(request: Request) -> Any:
+    request.state.session.logout()
+    return _redirect("/login")
+
+
+# --- pages --------------------------------------------------------------------------------
+
+
+@router.get("/")
+def dashboard(request: Request, db=Depends(get_db)) -> Any:
+    return page(request, "dashboard.html", views.dashboard(db))
+
+
+@router.get("/meetings")
+def meetings(request: Request, since: str = "", until: str = "", db=Depends(get_db)) -> Any:
+    error = None
+    try:
+        rows = db.list_meetings(since=since.strip() or None, until=until.strip() or None, limit=MEETINGS_LIMIT)
+    except UserError as exc:
+        rows, error = [], str(exc)
+    return page(request, "meetings.html", {"meetings": [views.meeting_card(r) for r in rows], "since": since,
+                                           "until": until, "error": error, "limit": MEETINGS_LIMIT})
+
+
+@router.get("/meetings/{meeting_id}")
+def meeting(request: Request, meeting_id: str, t: str | None = None, db=Depends(get_db)) -> Any:
+    detail = views.meeting_detail(db, meeting_id)
+    moment = _moment(t)
+    detail.update(moment=moment, current=views.segment_at(detail["transcript"], moment))
+    return page(request, "meeting.html", detail)
+
+
+@router.post("/meetings/{meeting_id}/rename-speaker")
+def rename_speaker(request: Request, meeting_id: str, old: str = Form(...), new: str = Form(""),
+                   enroll: bool = Form(False), db=Depends(get_db)) -> Any:
+    from voicebot.speakers import rename_speaker as rename
+
+    views.get_row(db, meeting_id)
+    session = request.state.session
+    try:
+        done = rename(db, meeting_id, old, new, enroll=enroll)
+    except UserError as exc:
+        session.flash(f"Could not rename {old}: {exc}", "error")
+    else:
+        session.flash(f"Renamed {done.old} to {done.new} ({done.segments} transcript lines)"
+                      + ("; their voice is enrolled, so later meetings will name them." if done.enrolled else "."))
+    return _redirect(views.meeting_url(meeting_id))
+
+
+@router.get("/search")
+def search(request: Request, q: str = "", speaker: str = "", meeting: str = "", since: str = "", until: str = "",
+           limit: int = views.SEARCH_LIMIT, db=Depends(get_db)) -> Any:
+    results, error = [], None
+    if q.strip():
+        try:
+            results = views.search(db, q, speaker=speaker, meeting=meeting, since=since, until=until, limit=limit)
+        except UserError as exc:
+            error = str(exc)
+    form = {"q": q, "speaker": speaker, "meeting": meeting, "since": since, "until": until}
+    choices = [views.meeting_card(r) for r in db.list_meetings(limit=MEETING_CHOICES)]
+    return page(request, "search.html", {"form": form, "results": results, "error": error, "searched": bool(q.strip()),
+                                         "speakers": db.speakers(), "choices": choices,
+                                         "limit": max(1, min(limit, views.SEARCH_MAX)),
+                                         "more": len(results) >= limit and limit < views.SEARCH_MAX})
