@@ -369,8 +369,8 @@ def resume(settings: Settings, *, hook: Hook | None = None,
     recovered = [m.id for m in record.recover(settings)]
     with open_archive(settings) as db:
         waiting = db.unfinished_jobs()
-        never_started = [d.name for d in recordings.list_meeting_dirs(settings.recordings_dir)
-                         if _status(d) == "recovered" and not db.job_stages(d.name)]
+        never_started = [d.name for d in recordings.list_meeting_dirs(settings.recordings_dir)  # a crash came first
+                         if _status(d) in ("recovered", "imported") and not db.job_stages(d.name)]
     result: dict = {"recovered": recovered, "done": [], "failed": {}}
     for meeting_id in dict.fromkeys(waiting + recovered + never_started):
         try:

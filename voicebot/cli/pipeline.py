@@ -18,11 +18,17 @@ from voicebot.errors import UserError
 class StageView:
     """Pipeline events as a progress bar per stage (on a terminal) and one line per stage (always)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, announce: bool = False) -> None:
+        self.announce = announce  # print "meeting: ID" when a new meeting starts (resume goes through several)
+        self._meeting: str | None = None
         self._bar: ExitStack | None = None
         self._update = None
 
     def __call__(self, event) -> None:
+        if self.announce and event.meeting_id != self._meeting:
+            self.close()
+            console.print(f"meeting: {event.meeting_id}", highlight=False)
+        self._meeting = event.meeting_id
         if event.kind == "progress":
             if self._bar is None:
                 self._bar = ExitStack()
@@ -136,14 +142,13 @@ def resume() -> None:
     """Finish what a crash interrupted: recover unfinished recordings, then complete every unfinished meeting."""
     from voicebot import pipeline
 
-    view = StageView()
+    view = StageView(announce=True)
 
     def on_meeting(meeting_id: str, job, error) -> None:
         view.close()
         if error is not None:
-            err_console.print(f"[red]{escape(meeting_id)}:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+            err_console.print(f"[red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         else:
-            console.print(f"meeting: {meeting_id}", highlight=False)
             report(job)
 
     try:
