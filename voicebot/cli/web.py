@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
 import typer
 from rich.markup import escape
@@ -48,22 +50,42 @@ def serve(
     port = port or conf.web.port
     if bool(ssl_certfile) != bool(ssl_keyfile):
         raise UserError("give both --ssl-certfile and --ssl-keyfile, or neither")
+    for option, path in (("--ssl-certfile", ssl_certfile), ("--ssl-keyfile", ssl_keyfile)):
+        if path and not Path(path).is_file():
+            raise UserError(f"{option} {path}: no such file")
     web = create_app(conf)
     if not web.state.users.any_login():
         raise UserError("nobody can log in yet: add a user with `voicebot users add NAME` "
                         "(or set a shared password in web.password / VOICEBOT_WEB_PASSWORD)")
+    sock = _listen(host, port)
     scheme = "https" if ssl_certfile else "http"
     shown = f"[{host}]" if ":" in host else host
-    console.print(f"voicebot web on {scheme}://{shown}:{port}/  (archive: {escape(str(conf.database_path) if not conf.database.url else 'PostgreSQL')}; Ctrl-C stops)",
+    archive = "PostgreSQL" if conf.database.url else str(conf.database_path)
+    console.print(f"voicebot web on {scheme}://{shown}:{port}/  (archive: {escape(archive)}; Ctrl-C stops)",
                   highlight=False)
     if not _is_loopback(host):
         err_console.print(f"warning: listening on {escape(host)}, other machines can reach this server; "
                           "serve it over https (--ssl-certfile/--ssl-keyfile or a reverse proxy).", highlight=False)
+    config = uvicorn.Config(web, log_level="warning", ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+                            server_header=False, proxy_headers=True)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port; a clear error when the port is taken or the address is not ours."""
     try:
-        uvicorn.run(web, host=host, port=port, log_level="warning", ssl_certfile=ssl_certfile,
-                    ssl_keyfile=ssl_keyfile, server_header=False, proxy_headers=True)
-    except OSError as exc:  # the port is taken, or the address is not this machine's
-        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port or --host") from None
+        family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise UserError(f"cannot listen on {host}: {exc.strerror}; give an address of this machine with --host") from None
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port "
+                        "(or stop the server using it)") from None
+    return sock
 
 
 def _read_password(password_stdin: bool) -> str:

@@ -1,0 +1,138 @@
+"""`voicebot users ...` and `voicebot serve`, run as a user runs them (subprocesses), the
+server reached over real HTTP and HTTPS."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+import pytest
+
+from tests.conftest import run_cli
+from web_helpers import EN_ID, USER, Server, clean_env, client, login, web_home, web_template  # noqa: F401
+
+
+def test_users_add_list_remove(home):
+    added = run_cli("users", "add", "claire", "--password-stdin", input="s3cret password\n")
+    assert added.returncode == 0, added.stderr
+    assert "Added user claire" in added.stdout and "s3cret" not in added.stdout + added.stderr
+    again = run_cli("users", "add", "claire", "--password-stdin", input="another password\n")
+    assert again.returncode == 2 and "already exists" in again.stderr and "--replace" in again.stderr
+    assert "Traceback" not in again.stderr
+    listed = run_cli("users", "list")
+    assert listed.returncode == 0 and "claire" in listed.stdout
+    short = run_cli("users", "add", "bob", "--password-stdin", input="short\n")
+    assert short.returncode == 2 and "too short" in short.stderr
+    spaced = run_cli("users", "add", "bob smith", "--password-stdin", input="long enough password\n")
+    assert spaced.returncode == 2 and "one word" in spaced.stderr
+    no_tty = run_cli("users", "add", "bob", input="")
+    assert no_tty.returncode == 2 and "--password-stdin" in no_tty.stderr
+    replaced = run_cli("users", "add", "claire", "--replace", "--password-stdin", input="a new password\n")
+    assert replaced.returncode == 0 and "Changed the password" in replaced.stdout
+    from voicebot.archive import open_archive
+    from voicebot.cli.app import settings
+    from voicebot.web.auth import verify_password
+
+    with open_archive(settings()) as db:
+        stored = db.get_user("claire")["password_hash"]
+    assert stored.startswith("$argon2id$") and verify_password(stored, "a new password")
+    gone = run_cli("users", "remove", "claire")
+    assert gone.returncode == 0 and "Removed user claire" in gone.stdout
+    missing = run_cli("users", "remove", "claire")
+    assert missing.returncode == 2 and "no user 'claire'" in missing.stderr
+    empty = run_cli("users", "list")
+    assert empty.returncode == 0 and "No web user yet" in empty.stderr
+
+
+def test_users_token(web_home):
+    from web_helpers import app_client
+
+    env = clean_env(web_home)
+    made = run_cli("users", "token", USER, "--days", "2", env=env)
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip()
+    assert "valid until" in made.stderr and len(token) > 40 and "\n" not in token
+    with app_client(web_home) as http:
+        answer = http.get("/api/session", headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 200 and answer.json() == {"user": USER, "csrf_token": None}
+    unknown = run_cli("users", "token", "nobody", env=env)
+    assert unknown.returncode == 2 and "no web user 'nobody'" in unknown.stderr
+
+
+def test_serve_refuses_when_nobody_can_log_in(home):
+    result = run_cli("serve", "--port", "1")
+    assert result.returncode == 2 and "nobody can log in yet" in result.stderr and "users add" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_serve_over_http(web_home):
+    server = Server(web_home)
+    try:
+        with client(server) as http:
+            assert http.get("/api/meetings").status_code == 401
+            assert http.get("/", headers={"Accept": "text/html"}).headers["location"] == "/login"
+            done = login(http)
+            assert done.status_code == 303 and "Secure" not in done.headers["set-cookie"]
+            page = http.get(f"/meetings/{EN_ID}")
+            assert page.status_code == 200 and "Website launch weekly meeting" in page.text
+            assert "server" not in page.headers  # uvicorn's banner is off
+            part = http.get(f"/meetings/{EN_ID}/audio", headers={"Range": "bytes=0-3"})
+            assert part.status_code == 206 and part.content == b"fLaC"
+        # the port is taken now: a second server says so in one line
+        taken = run_cli("serve", "--port", str(server.port), env=clean_env(web_home))
+        assert taken.returncode == 2 and f"cannot listen on 127.0.0.1:{server.port}" in taken.stderr
+        assert "Traceback" not in taken.stderr
+    finally:
+        server.stop()
+    # a graceful stop (uvicorn re-raises the SIGTERM it handled, as a terminated process should)
+    assert server.process.returncode in (0, -15) and "Traceback" not in server.log.read_text()
+
+
+@pytest.mark.slow
+def test_serve_over_https_sets_secure_cookies(web_home, tmp_path):
+    from tests.test_mail_delivery import _certificate
+
+    cert, key = _certificate(tmp_path)
+    server = Server(web_home, "--ssl-certfile", str(cert), "--ssl-keyfile", str(key), https=True)
+    try:
+        with client(server, verify=str(cert)) as http:
+            form = http.get("/login")
+            assert "Secure" in form.headers["set-cookie"]
+            done = login(http)
+            assert done.status_code == 303
+            cookie = done.headers["set-cookie"]
+            assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+            assert http.get("/api/meetings").status_code == 200
+        with pytest.raises(httpx.HTTPError):  # plain http on the https port gets nothing
+            httpx.get(f"http://127.0.0.1:{server.port}/login", timeout=10)
+    finally:
+        server.stop()
+    half = run_cli("serve", "--ssl-certfile", str(cert), env=clean_env(web_home))
+    assert half.returncode == 2 and "both --ssl-certfile and --ssl-keyfile" in half.stderr
+
+
+def _outside_address() -> str | None:
+    """This machine's address on its network (no packet is sent), or None when it has only loopback."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
+
+
+@pytest.mark.slow
+def test_serve_binds_to_localhost_only_by_default(web_home):
+    outside = _outside_address()
+    if outside is None:
+        pytest.skip("this machine has no address besides loopback to test from")
+    server = Server(web_home)
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5):
+            pass
+        with pytest.raises(OSError):
+            socket.create_connection((outside, server.port), timeout=5).close()
+    finally:
+        server.stop()
