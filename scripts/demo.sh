@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The quick start: the bundled sample meeting through the whole pipeline, with no configuration.
+#
+#     scripts/demo.sh                 (what `make demo` runs)
+#
+# It uses a home of its own, ./demo-home (or $DEMO_HOME), so nothing else is touched:
+#   1. enrolls the sample voices (samples/voices/*.flac, with their emails from samples/meeting-en.ics),
+#   2. runs `voicebot process samples/meeting-en.flac --ics samples/meeting-en.ics`
+#      (transcribe, diarize, name the speakers, draft the minutes, archive, email),
+#   3. prints the minutes,
+#   4. lists the emails: with no SMTP server configured they are .eml files in demo-home/outbox/new,
+#   5. searches the archive for something that was said.
+# Re-runnable: each run starts from an empty demo home (the Whisper model installed there is kept).
+# These are the commands a user types; read them here to do the same on your own meetings.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SAMPLES="$ROOT/samples"
+VOICEBOT=${VOICEBOT:-$ROOT/.venv/bin/voicebot}
+[ -x "$VOICEBOT" ] || VOICEBOT=voicebot
+DEMO_HOME=${DEMO_HOME:-$ROOT/demo-home}
+
+# No configuration: no settings file, no VOICEBOT_* variables (an SMTP server or a database set in your
+# shell would otherwise receive the demo's mail and meetings).
+for name in $(compgen -e | grep '^VOICEBOT_' || true); do unset "$name"; done
+export VOICEBOT_HOME="$DEMO_HOME" HF_HUB_OFFLINE="${HF_HUB_OFFLINE:-1}"
+
+if [ -e "$DEMO_HOME" ] && [ ! -e "$DEMO_HOME/.voicebot-demo" ]; then
+    echo "error: $DEMO_HOME exists and is not a demo home; set DEMO_HOME to another folder" >&2
+    exit 2
+fi
+mkdir -p "$DEMO_HOME"
+touch "$DEMO_HOME/.voicebot-demo"
+rm -rf "$DEMO_HOME/recordings" "$DEMO_HOME/outbox" "$DEMO_HOME"/voicebot.db* "$DEMO_HOME/.outbox.lock"
+cd "$DEMO_HOME"  # so that no voicebot.toml of the current folder is read
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "Enrolling the sample voices (a voiceprint per person, so the minutes name who spoke)"
+for clip in "$SAMPLES"/voices/*.flac; do
+    person=$(basename "$clip" .flac)
+    address=$(grep -i "^ATTENDEE;CN=$person;" "$SAMPLES/meeting-en.ics" | sed 's/.*mailto://' | tr -d '\r')
+    "$VOICEBOT" voices enroll "$person" "$clip" --email "$address"
+done
+
+step "Processing the sample meeting: voicebot process samples/meeting-en.flac --ics samples/meeting-en.ics"
+"$VOICEBOT" process "$SAMPLES/meeting-en.flac" --ics "$SAMPLES/meeting-en.ics" | tee "$DEMO_HOME/process.out"
+meeting=$(sed -n 's/^meeting: //p' "$DEMO_HOME/process.out")
+
+step "The minutes (recordings/$meeting/minutes.md)"
+cat "$DEMO_HOME/recordings/$meeting/minutes.md"
+
+step "The emails: no SMTP server is configured, so they are files in the Maildir $DEMO_HOME/outbox/new"
+for message in "$DEMO_HOME"/outbox/new/*.eml; do
+    printf '%s\n    %s\n' "$(grep -m1 '^To:' "$message")" "$(grep -m1 '^Subject:' "$message")"
+done
+echo "(set VOICEBOT_SMTP_URL=smtp://user@host:587 to send them; \`voicebot outbox list\` shows their state)"
+
+step "Every transcript is searchable: voicebot search \"blue cloud\""
+"$VOICEBOT" search "blue cloud"
+
+step "Done. The demo home is $DEMO_HOME; try, with VOICEBOT_HOME=$DEMO_HOME:"
+echo "  voicebot meetings show $meeting      # the transcript, who said what"
+echo "  voicebot status                      # what the bot did and what is waiting"
+echo "  voicebot doctor                      # what it needs, and how to fix what is missing"
