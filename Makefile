@@ -5,7 +5,6 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 # A CPU machine without a GPU still gets torch from this pin; override on other platforms.
 TORCH  ?= torch==2.14.1
-SAMPLE ?= samples/meeting-en.flac
 
 .PHONY: setup system python models demo test test-fast bench clean
 
@@ -27,7 +26,7 @@ models: python
 	$(BIN)/voicebot models install base
 
 demo: setup
-	$(BIN)/voicebot transcribe $(SAMPLE)
+	VOICEBOT=$(BIN)/voicebot ./scripts/demo.sh
 
 test: setup
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
