@@ -44,7 +44,7 @@ def _templates() -> Jinja2Templates:
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(clock=formats.clock, when=views.when, duration=render.duration)
+    env.filters.update(clock=formats.clock, when=views.when, duration=render.duration, moment=views.moment_param)
     env.globals.update(labels=lambda language: render.LABELS[render.lang(language)], version=__version__,
                        short_date=render.short_date, long_date=render.long_date)
     return Jinja2Templates(env=env)

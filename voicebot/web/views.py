@@ -30,8 +30,13 @@ def when(started_at: str | None) -> str:
     return (started_at or "")[:16].replace("T", " ")
 
 
+def moment_param(seconds: float) -> str:
+    """Seconds as a URL's ?t= value: 754, 56.603 (milliseconds at most, no trailing zeros)."""
+    return f"{seconds:.3f}".rstrip("0").rstrip(".")
+
+
 def meeting_url(meeting_id: str, at: float | None = None) -> str:
-    return f"/meetings/{meeting_id}" + (f"?t={at:.2f}" if at is not None else "")
+    return f"/meetings/{meeting_id}" + (f"?t={moment_param(at)}" if at is not None else "")
 
 
 # --- the dashboard -------------------------------------------------------------------------

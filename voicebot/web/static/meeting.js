@@ -80,6 +80,6 @@
     if (isNaN(t)) { return; }
     event.preventDefault();
     seek(t, true);
-    history.replaceState(null, "", "?t=" + t.toFixed(2));
+    history.replaceState(null, "", "?t=" + String(Math.round(t * 1000) / 1000));
   });
 })();
