@@ -387,6 +387,11 @@ def run(quick: bool, out_dir: Path, hours: float | None = None, backends: tuple[
             else:
                 results["backends"][name] = _bench_backend(name, hours, per_category, workdir)
     results["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    sqlite = results["backends"].get("sqlite", {}).get("latency")
+    if sqlite:  # the target: p95 under 50 ms on SQLite for one-word and phrase queries
+        results["target"] = {"p95_ms_limit": 50, "word_p95_ms": sqlite["word"]["p95_ms"],
+                             "phrase_p95_ms": sqlite["phrase"]["p95_ms"],
+                             "met": sqlite["word"]["p95_ms"] < 50 and sqlite["phrase"]["p95_ms"] < 50}
     results["markdown"] = markdown(results)
     (out_dir / "search.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     return results
