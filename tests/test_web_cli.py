@@ -136,3 +136,19 @@ def test_serve_binds_to_localhost_only_by_default(web_home):
             socket.create_connection((outside, server.port), timeout=5).close()
     finally:
         server.stop()
+
+
+def test_the_listening_socket_says_it_is_tcp():
+    """asyncio turns Nagle's algorithm off only on sockets whose protocol is TCP; a socket made
+    without it made every keep-alive answer wait ~40 ms for the client's delayed ACK (bench/web.py)."""
+    from voicebot.cli.web import _listen
+
+    sock = _listen("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP and sock.getsockname()[0] == "127.0.0.1"
+    finally:
+        sock.close()
+    from voicebot.errors import UserError
+
+    with pytest.raises(UserError, match="cannot listen on"):
+        _listen("no-such-host.invalid", 8000)

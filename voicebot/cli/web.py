@@ -74,10 +74,12 @@ def serve(
 def _listen(host: str, port: int) -> socket.socket:
     """A socket bound to host:port; a clear error when the port is taken or the address is not ours."""
     try:
-        family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        family, _, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     except socket.gaierror as exc:
         raise UserError(f"cannot listen on {host}: {exc.strerror}; give an address of this machine with --host") from None
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto (IPPROTO_TCP) matters: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say they are TCP;
+    # without it every keep-alive answer waits ~40 ms for the client's delayed ACK
+    sock = socket.socket(family, socket.SOCK_STREAM, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(address)
