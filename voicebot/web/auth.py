@@ -164,31 +164,29 @@ class Signer:
         return self._session.dumps(data)
 
     def load_session(self, text: str | None) -> dict[str, Any] | None:
-        from itsdangerous import BadSignature
-
-        if not text or len(text) > 4096:
-            return None
-        try:
-            data = self._session.loads(text)
-        except (BadSignature, ValueError):
-            return None
-        return data if isinstance(data, dict) else None
+        return _checked(self._session, text, 4096)
 
     def dump_token(self, name: str, print_: str, expires: float) -> str:
         return self._token.dumps({"u": name, "f": print_, "x": int(expires)})
 
     def load_token(self, text: str) -> dict[str, Any] | None:
-        from itsdangerous import BadSignature
-
-        if not text or len(text) > 2048:
-            return None
-        try:
-            data = self._token.loads(text)
-        except (BadSignature, ValueError):
-            return None
-        if not isinstance(data, dict) or not isinstance(data.get("x"), int) or data["x"] < time.time():
+        data = _checked(self._token, text, 2048)
+        if data is None or not isinstance(data.get("x"), int) or data["x"] < time.time():
             return None
         return data
+
+
+def _checked(serializer, text: str | None, limit: int) -> dict[str, Any] | None:
+    """The dict a signed text holds, or None when it is missing, too long, forged or not a dict."""
+    from itsdangerous import BadSignature
+
+    if not text or len(text) > limit:
+        return None
+    try:
+        data = serializer.loads(text)
+    except (BadSignature, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 @dataclass
