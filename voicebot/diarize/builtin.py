@@ -51,6 +51,9 @@ class Params:
     min_cluster: float = 3.0  # s of speech; smaller clusters join their nearest neighbour (one voice
     # over a few seconds drifts as far as two voices do: 6 s of one speaker split in two at 1.5)
     same_speaker: float = 0.905  # raw cosine of two clusters' mean d-vectors above which they are one voice
+    distinct_voice: float = 0.82  # raw cosine of two parts of a cluster below which they are two people
+    # (different people in different recordings: 0.6-0.8; pieces of one voice in one recording: 0.86+;
+    # two voices on one telephone line: 0.83-0.88, which the first clustering step separates)
     switch_penalty: float = 0.3  # Viterbi cost of a speaker change, in cosine units
     max_points: int = 1500  # clustering input bound
     encoder: str = "resemblyzer"
@@ -254,6 +257,47 @@ def _fold_small(points: np.ndarray, labels: np.ndarray, min_size: float) -> np.n
         labels[where] = target
 
 
+def split_distinct_voices(raw: np.ndarray, labels: np.ndarray, p: Params, limit: int | None = None,
+                          rounds: int = 3, parts: int = 4) -> np.ndarray:
+    """Split clusters that hold clearly different voices.
+
+    Centring on the recording's mean makes the clustering threshold relative:
+    with two speakers their windows point in opposite directions, but with
+    four or five the speakers' directions are only ~1.3 apart and a threshold
+    set for two merges some of them. Each cluster is therefore looked at on
+    its own (centred on its own mean, cut in up to ``parts`` pieces, pieces
+    under ``min_cluster`` folded back); pieces whose mean raw d-vectors are
+    less alike than ``distinct_voice`` become clusters of their own. One
+    voice's pieces stay far above that threshold, so one speaker stays one."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    labels = labels.copy()
+    min_points = p.min_cluster / (p.step * FRAME)
+    for _ in range(rounds):
+        changed = False
+        for c in np.unique(labels):
+            if limit and len(np.unique(labels)) >= limit:
+                return labels
+            idx = np.flatnonzero(labels == c)
+            if len(idx) < 2 * min_points:
+                continue
+            points, group = _reduce(raw[idx], p.max_points)
+            centred = _normalise(points - points.mean(0))
+            sub = fcluster(linkage(centred, method="average", metric="cosine"), t=min(parts, len(points)),
+                           criterion="maxclust") - 1
+            sub = _fold_small(centred, sub, min_points * len(points) / len(idx))
+            sub = merge_same_voice(points, sub, p, threshold=p.distinct_voice)[group]
+            pieces = np.unique(sub)
+            if limit:
+                pieces = pieces[:max(1, limit - len(np.unique(labels)) + 1)]
+            for j, piece in enumerate(pieces[1:]):
+                labels[idx[sub == piece]] = labels.max() + 1
+                changed = True
+        if not changed:
+            break
+    return labels
+
+
 # --- 4. re-segmentation -------------------------------------------------------
 
 
@@ -292,7 +336,8 @@ def resegment(emb: np.ndarray, labels: np.ndarray, p: Params, rounds: int = 2) -
     return np.unique(labels, return_inverse=True)[1]
 
 
-def merge_same_voice(raw: np.ndarray, labels: np.ndarray, p: Params, keep: int = 1) -> np.ndarray:
+def merge_same_voice(raw: np.ndarray, labels: np.ndarray, p: Params, keep: int = 1,
+                     threshold: float | None = None) -> np.ndarray:
     """Merge clusters whose mean (uncentred) d-vectors are as close as one voice's are.
 
     Centring makes the clustering threshold relative to the recording; when one
@@ -307,7 +352,7 @@ def merge_same_voice(raw: np.ndarray, labels: np.ndarray, p: Params, keep: int =
         sims = cents @ cents.T
         np.fill_diagonal(sims, -1.0)
         a, b = np.unravel_index(int(np.argmax(sims)), sims.shape)
-        if sims[a, b] < p.same_speaker:
+        if sims[a, b] < (p.same_speaker if threshold is None else threshold):
             return labels
         labels[labels == ids[b]] = ids[a]
 
@@ -355,6 +400,8 @@ def diarize(audio, *, num_speakers: int | None = None, min_speakers: int | None 
         return []
     centred = _normalise(emb - emb.mean(0)) if len(emb) > 1 else emb
     labels = cluster(centred, p, num_speakers, min_speakers, max_speakers)
+    if not num_speakers:
+        labels = split_distinct_voices(emb, labels, p, limit=max_speakers)
     labels = resegment(centred, labels, p)
     if not num_speakers:
         labels = merge_same_voice(emb, labels, p, keep=max(min_speakers or 1, 1))
