@@ -152,3 +152,63 @@ def test_the_listening_socket_says_it_is_tcp():
 
     with pytest.raises(UserError, match="cannot listen on"):
         _listen("no-such-host.invalid", 8000)
+
+
+def _in_terminal(args: list[str], answers: list[str], env: dict, timeout: float = 60) -> tuple[int, str]:
+    """Run ``voicebot ARGS`` with a pseudo-terminal as its controlling terminal (getpass reads
+    /dev/tty), typing each answer after the next prompt appears; (exit code, what it showed)."""
+    import fcntl
+    import os
+    import re
+    import select
+    import subprocess
+    import sys
+    import termios
+    import time
+
+    master, slave = os.openpty()
+
+    def take_terminal() -> None:
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    process = subprocess.Popen([sys.executable, "-m", "voicebot", *args], stdin=slave, stdout=slave, stderr=slave,
+                               env=env, start_new_session=True, preexec_fn=take_terminal, close_fds=True)
+    os.close(slave)
+    shown, pending, deadline = b"", list(answers), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the program ended and closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+            # click shows "Password:", then getpass turns echo off (dropping what was typed) and shows " "
+            asked = len(re.findall(rb"(?:Password|Repeat for confirmation): ", shown))
+            while pending and asked > len(answers) - len(pending):  # one answer per prompt shown
+                os.write(master, pending.pop(0).encode() + b"\n")
+        elif process.poll() is not None:
+            break
+    process.wait(timeout=10)
+    os.close(master)
+    return process.returncode, shown.decode(errors="replace")
+
+
+def test_users_add_asks_the_password_twice(home):
+    import os
+
+    env = {**os.environ}
+    code, shown = _in_terminal(["users", "add", "zoe"], ["first try 123", "first try 124",
+                                                         "zoé's password", "zoé's password"], env)
+    assert code == 0, shown
+    assert shown.count("Password:") == 2 and "Repeat for confirmation:" in shown
+    assert "do not match" in shown.lower() and "Added user zoe" in shown
+    assert "zoé's password" not in shown  # never echoed
+    from voicebot.archive import open_archive
+    from voicebot.cli.app import settings
+    from voicebot.web.auth import verify_password
+
+    with open_archive(settings()) as db:
+        assert verify_password(db.get_user("zoe")["password_hash"], "zoé's password")
