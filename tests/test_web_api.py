@@ -242,3 +242,27 @@ def test_openapi_description(http):
     hit = spec["components"]["schemas"]["SearchHit"]["properties"]
     assert {"meeting_id", "start", "snippet", "url"} <= set(hit)
     assert http.get("/docs").status_code == 404  # no interactive page (it would load a CDN)
+
+
+@pytest.mark.slow
+def test_the_same_pages_over_postgresql(tmp_path, postgres_url):
+    """The web reads the archive only through its API, so a PostgreSQL archive serves the same pages."""
+    from web_helpers import seed
+
+    home = tmp_path / "home"
+    home.mkdir()
+    seed(settings_of(home, VOICEBOT_DATABASE_URL=postgres_url))
+    assert not (home / "voicebot.db").exists()
+    with app_client(home, VOICEBOT_DATABASE_URL=postgres_url) as http:
+        assert login(http).status_code == 303
+        assert [m["id"] for m in http.get("/api/meetings").json()] == [EN_ID, FR_ID, HOSTILE_ID]
+        assert http.get("/api/status").json()["stats"]["meetings_total"] == 3
+        page = http.get(f"/meetings/{EN_ID}", params={"t": "56.6"}).text
+        assert "signed contract" in re.search(r'class="line current".*?</li>', page, re.S).group(0)
+        hits = http.get("/api/search", params={"q": "Blue Cloud", "speaker": "bob"}).json()
+        assert hits and {h["speaker"] for h in hits} == {"Bob"}
+        token = csrf_of(page)
+        renamed = http.post(f"/api/meetings/{EN_ID}/speakers/rename", json={"old": UNNAMED, "new": "Carol"},
+                            headers={"X-CSRF-Token": token})
+        assert renamed.status_code == 200 and renamed.json()["segments"] == 3
+        assert "Carol" in http.get("/api/speakers").json()
