@@ -258,9 +258,23 @@ def test_api_tokens(web_home):
 
 
 def test_the_shared_password_setting(web_home):
-    with app_client(web_home, VOICEBOT_WEB_PASSWORD="team password 2026") as http:
+    from voicebot.web.auth import Users, load_secret
+
+    shared = {"VOICEBOT_WEB_PASSWORD": "team password 2026"}
+    with app_client(web_home, **shared) as http:
         assert login(http, user="admin", password="team password 2026").status_code == 303
         assert http.get("/api/session").json()["user"] == "admin"
+        cookie = http.cookies["voicebot_session"]
+    with app_client(web_home, **shared) as http:  # the server restarted: the login holds
+        http.cookies.set("voicebot_session", cookie)
+        assert http.get("/api/session").json()["user"] == "admin"
+        settings = settings_of(web_home, **shared)
+        token, _ = Users(settings, load_secret(settings)).make_token("admin", days=1)  # as `voicebot users token`
+        assert http.get("/api/session", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    with app_client(web_home, VOICEBOT_WEB_PASSWORD="the new team password") as http:  # a new password: both end
+        http.cookies.set("voicebot_session", cookie)
+        assert http.get("/api/session").status_code == 401
+        assert http.get("/api/session", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     with app_client(web_home, VOICEBOT_WEB_PASSWORD="team password 2026") as http:
         assert login(http, user="admin", password="wrong one").status_code == 401
         assert login(http, user="other", password="team password 2026").status_code == 401

@@ -238,7 +238,7 @@ class Session:
 @dataclass
 class User:
     name: str
-    print: str  # fingerprint of the password hash
+    print: str  # fingerprint of the password (hash): a new password ends sessions and tokens
 
 
 class Users:
@@ -247,12 +247,16 @@ class Users:
     def __init__(self, settings: Settings, secret: bytes) -> None:
         self.settings = settings
         self.signer = Signer(secret)
-        self._settings_hash = None
+        self._settings_hash = self._settings_print = None
         if settings.web.password:
             try:
                 self._settings_hash = hash_password(settings.web.password)
             except UserError as exc:
                 raise UserError(f"web.password (VOICEBOT_WEB_PASSWORD): {exc}") from None
+            # the hash is salted anew at each start; sessions and tokens need a print that stays the same
+            # while the password does (and that reveals nothing of it without the secret)
+            self._settings_print = hmac.new(secret, b"web.password\0" + settings.web.password.encode("utf-8"),
+                                            hashlib.sha256).hexdigest()[:24]
 
     def _open(self):
         from voicebot.archive import open_archive
@@ -266,32 +270,33 @@ class Users:
         with self._open() as db:
             return bool(db.list_users())
 
-    def _hash_of(self, name: str) -> str | None:
+    def _password_of(self, name: str) -> tuple[str, str] | None:
+        """(password hash, its print) of a user: the archive's users first, then web.password's admin."""
         with self._open() as db:
             row = db.get_user(name)
         if row:
-            return row["password_hash"]
+            return row["password_hash"], fingerprint(row["password_hash"])
         if name == SETTINGS_USER and self._settings_hash:
-            return self._settings_hash
+            return self._settings_hash, self._settings_print  # type: ignore[return-value]
         return None
 
     def authenticate(self, name: str, password: str) -> User | None:
         """The user, when the password is right; None otherwise (as slowly either way)."""
         name = (name or "").strip()
-        stored = self._hash_of(name) if name and len(name) <= MAX_USER_NAME else None
+        stored = self._password_of(name) if name and len(name) <= MAX_USER_NAME else None
         if stored is None:
             burn_time(password)
             return None
-        if not verify_password(stored, password):
+        if not verify_password(stored[0], password):
             return None
-        return User(name, fingerprint(stored))
+        return User(name, stored[1])
 
     def current(self, name: str | None, print_: str | None) -> User | None:
         """The user a session or token names, if they still exist with the same password."""
         if not name or not print_:
             return None
-        stored = self._hash_of(name)
-        if stored is None or not hmac.compare_digest(fingerprint(stored), str(print_)):
+        stored = self._password_of(name)
+        if stored is None or not hmac.compare_digest(stored[1], str(print_)):
             return None
         return User(name, print_)
 
@@ -307,13 +312,13 @@ class Users:
 
     def make_token(self, name: str, days: float) -> tuple[str, float]:
         """An API token for an existing user, valid ``days``; (token, expiry as a UNIX time)."""
-        stored = self._hash_of(name)
+        stored = self._password_of(name)
         if stored is None:
             raise UserError(f"no web user {name!r}; `voicebot users list` shows them")
         if days <= 0:
             raise UserError("a token must last a positive number of days")
         expires = time.time() + days * 86400
-        return self.signer.dump_token(name, fingerprint(stored), expires), expires
+        return self.signer.dump_token(name, stored[1], expires), expires
 
 
 # --- login rate limiting ----------------------------------------------------------------
