@@ -1,0 +1,50 @@
+"""scripts/demo.sh, the README's quick start: no configuration, its own re-runnable demo home."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "scripts" / "demo.sh"
+
+
+def run_demo(demo_home: Path, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(DEMO)], env={**os.environ, "DEMO_HOME": str(demo_home), **env}, cwd=cwd,
+                          capture_output=True, text=True, timeout=1200)
+
+
+def test_the_demo_will_not_empty_a_folder_that_is_not_its_own(tmp_path):
+    precious = tmp_path / "precious"
+    (precious / "recordings").mkdir(parents=True)
+    result = run_demo(precious, tmp_path)
+    assert result.returncode == 2 and "is not a demo home" in result.stderr
+    assert (precious / "recordings").is_dir()
+
+
+@pytest.mark.slow
+def test_the_demo_runs_the_sample_meeting_with_no_configuration(tmp_path, models_dir):
+    demo_home = tmp_path / "demo-home"
+    demo_home.mkdir()
+    (demo_home / ".voicebot-demo").touch()  # as a previous run left it, with its model and its last meeting
+    (demo_home / "models").symlink_to(models_dir, target_is_directory=True)
+    (demo_home / "outbox" / "new").mkdir(parents=True)
+    (demo_home / "outbox" / "new" / "old.eml").write_text("Subject: an earlier run\n")
+    (demo_home / "recordings" / "20200101-000000-old-0000").mkdir(parents=True)
+    (tmp_path / "voicebot.toml").write_text('[smtp]\nurl = "smtp://127.0.0.1:9"\n')  # ignored: no configuration
+    result = run_demo(demo_home, tmp_path, VOICEBOT_SMTP_URL="smtp://127.0.0.1:9", VOICEBOT_HOME=str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    out = result.stdout
+    assert out.count("Enrolled ") == 4 and "Enrolled David <david@example.org>" in out
+    assert "# Website launch weekly meeting" in out and "## Decisions" in out and "Blue Cloud" in out
+    assert "Subject: Minutes: Website launch weekly meeting" in out
+    assert "Subject: You missed Website launch weekly meeting" in out  # David was invited and absent
+    assert "[Blue Cloud]" in out  # the search found what was said
+    emails = sorted(p.name for p in (demo_home / "outbox" / "new").iterdir())
+    assert len(emails) == 4 and "old.eml" not in emails
+    [meeting] = [p.name for p in (demo_home / "recordings").iterdir()]
+    assert meeting.startswith("20260312-") and f"meeting: {meeting}" in out
