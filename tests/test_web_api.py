@@ -32,29 +32,35 @@ def _open(home):
 
 
 def test_status_shows_the_facts_of_voicebot_status(http, web_home):
+    from voicebot import health
+
     with _open(web_home) as db:
+        db.set_stage(FR_ID, "transcribe", "done")
         db.set_stage(FR_ID, "send", "failed", error="SMTP 550 mailbox unavailable")
         db.add_incident(FR_ID, "send", "SMTP 550 <mailbox> unavailable", "after 8 attempts")
-        expected = db.stats(datetime.now().astimezone())
+    expected = health.status(settings_of(web_home), datetime.now().astimezone())
     status = http.get("/api/status").json()
     for key in ("meetings_total", "recorded_today", "processed_today", "processed_this_week", "jobs_failed",
-                "jobs_running", "outbox_pending", "outbox_failed", "hours_transcribed", "incidents_this_week"):
+                "jobs_running", "outbox_pending", "outbox_failed", "hours_transcribed", "incidents_this_week",
+                "recording_now", "recordings_bytes"):
         assert status["stats"][key] == expected[key], key
+    assert status["stats"]["recordings_bytes"] > (SAMPLES / "meeting-en.flac").stat().st_size
     assert status["stats"]["meetings_total"] == 3 and status["stats"]["processed_this_week"] == 3
     assert status["stats"]["jobs_failed"] == 1
     weeks = status["weeks"]
     assert len(weeks) == 12 and weeks[-1]["processed"] == 3 and weeks[-1]["hours"] > 0
     assert sum(w["recorded"] for w in weeks) == 0  # the samples were recorded in March 2026
     assert [j["meeting_id"] for j in status["jobs"]] == [FR_ID]
-    assert status["jobs"][0]["stages"][0] == {"stage": "send", "state": "failed", "attempts": 0,
-                                              "error": "SMTP 550 mailbox unavailable",
-                                              "updated_at": status["jobs"][0]["stages"][0]["updated_at"]}
+    job = status["jobs"][0]
+    assert (job["stage"], job["state"], job["error"]) == ("send", "failed", "SMTP 550 mailbox unavailable")
+    assert job["title"] == "Préparation du salon de Lyon"
     assert status["incidents"][0]["error"] == "SMTP 550 <mailbox> unavailable"
     assert [m["id"] for m in status["recent"]] == [EN_ID, FR_ID, HOSTILE_ID]
     page = http.get("/").text
     assert "SMTP 550 &lt;mailbox&gt; unavailable" in page and f'href="/meetings/{FR_ID}"' in page
     assert re.search(r"<h2>Processed</h2><p class=\"big\">3</p>", page)
     assert '<title id="chart-title">' in page and "3 processed" in page
+    assert "send: failed" in page and "voicebot resume" in page and "GB free" in page
 
 
 def test_meetings_list_and_filters(http):

@@ -100,7 +100,7 @@ def test_log_in_search_open_play_rename(browser_page, web_home):
     page.click("button[type=submit]")
     page.wait_for_url(base + "/")
     assert page.inner_text("h1") == "Dashboard"
-    assert page.locator(".card").count() == 6 and page.locator("svg.chart rect").count() == 24
+    assert page.locator(".card").count() == 7 and page.locator("svg.chart rect").count() == 24
     _shot(page, "2-dashboard")
 
     # search from the box in the header

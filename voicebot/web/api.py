@@ -61,6 +61,9 @@ class Week(BaseModel):
 
 class Stats(BaseModel):
     model_config = ConfigDict(extra="allow")
+    recording_now: list[str] = Field(description="Meetings being recorded at this moment")
+    recordings_bytes: int = Field(description="Disk used by recordings/ (audio and artifacts)")
+    free_bytes: int = Field(description="Free disk space where the home folder is")
     meetings_total: int
     recorded_today: int
     recorded_this_week: int
@@ -76,18 +79,14 @@ class Stats(BaseModel):
     incidents_this_week: int
 
 
-class JobStage(BaseModel):
-    stage: str
-    state: str = Field(description="pending, running, done or failed")
-    attempts: int
-    error: Optional[str] = None
-    updated_at: Optional[str] = None
-
-
 class Job(BaseModel):
     meeting_id: str
     title: str
-    stages: list[JobStage]
+    stage: Optional[str] = Field(description="The first stage not done")
+    state: Optional[str] = Field(description="pending, running or failed")
+    attempts: int = 0
+    error: Optional[str] = None
+    updated_at: Optional[str] = None
 
 
 class FailedMessage(BaseModel):
@@ -113,7 +112,7 @@ class Incident(BaseModel):
 class Status(BaseModel):
     stats: Stats
     weeks: list[Week] = Field(description="Meetings recorded and processed per week, oldest first")
-    jobs: list[Job] = Field(description="Meetings whose processing is not finished (pending, running or failed)")
+    jobs: list[Job] = Field(description="Meetings whose processing is not finished, with the stage they are at")
     failed_messages: list[FailedMessage]
     incidents: list[Incident] = Field(description="Most recent first")
     recent: list[MeetingCard]

@@ -80,24 +80,28 @@ def weekly_activity(meetings: list[dict[str, Any]], now: datetime, weeks: int = 
 
 
 def dashboard(db, now: datetime | None = None) -> dict[str, Any]:
-    """The facts ``voicebot status`` shows: counts, activity over time, unfinished jobs,
-    failed messages, recent incidents, recent meetings."""
+    """What ``voicebot status`` shows (voicebot.health.status: counts, unfinished jobs, incidents,
+    recordings in progress, disk), plus activity per week, failed messages and recent meetings."""
+    from voicebot import health
+
     now = now or datetime.now().astimezone()
+    status = health.status(db.settings, now, incidents=INCIDENTS_SHOWN)
     jobs = []
-    for meeting_id in db.unfinished_jobs()[:JOBS_SHOWN]:
+    for meeting_id, stuck in list(status["unfinished"].items())[:JOBS_SHOWN]:
         row = db.get_meeting(meeting_id)
-        stages = db.job_stages(meeting_id)
         jobs.append({"meeting_id": meeting_id, "title": (row or {}).get("title") or meeting_id,
-                     "stages": [{"stage": name, **info} for name, info in stages.items()]})
+                     "stage": stuck.get("stage"), "state": stuck.get("state"), "attempts": stuck.get("attempts", 0),
+                     "error": stuck.get("error"), "updated_at": stuck.get("updated_at")})
     failed = [{"id": m.id, "meeting_id": m.meeting_id, "recipient": m.recipient, "kind": m.kind,
                "subject": m.subject, "attempts": m.attempts, "last_error": m.last_error}
               for m in db.outbox_list(status="failed")]
+    stats = {k: v for k, v in status.items() if k not in ("unfinished", "incidents", "home")}
     return {
-        "stats": db.stats(now),
+        "stats": stats,
         "weeks": weekly_activity(db.list_meetings(), now),  # processed lately may have been recorded long ago
         "jobs": jobs,
         "failed_messages": failed,
-        "incidents": db.incidents(limit=INCIDENTS_SHOWN),
+        "incidents": status["incidents"],
         "recent": [meeting_card(m) for m in db.list_meetings(limit=RECENT_MEETINGS)],
     }
 
