@@ -113,3 +113,28 @@ def test_resume_finishes_every_meeting_and_one_failure_does_not_stop_the_others(
         assert set(figures["unfinished"]) == {broken, looping}
     finally:
         smtp.stop()
+
+
+def test_minutes_kept_from_email_are_sent_by_a_later_run_once(home_with_models, monkeypatch, tmp_path):
+    """`process --no-email` to read the minutes first, then `process ID` sends them (once, however often run)."""
+    smtp = SmtpServer()
+    smtp.start()
+    monkeypatch.setenv("VOICEBOT_SMTP_URL", smtp.url)
+    monkeypatch.setenv("VOICEBOT_ASR_MODEL", "tiny.en")
+    wav = tmp_path / "clip.wav"
+    sf.write(wav, load_audio(SAMPLES / "meeting-en.flac")[:16000 * 20], 16000, subtype="PCM_16")
+    try:
+        first = run_cli("process", str(wav), "--invite", "Alice <alice@example.org>", "--no-email")
+        assert first.returncode == 0, first.stderr
+        assert "email: off (--no-email); nothing was sent" in first.stdout
+        meeting_id = first.stdout.split()[1]
+        with open_archive(load_settings()) as db:
+            assert db.outbox_list() == [] and db.get_minutes(meeting_id) is not None
+        for run in range(2):
+            again = run_cli("process", meeting_id)
+            assert again.returncode == 0, again.stderr
+            assert again.stderr.count("done earlier") == (4 if run == 0 else 6), again.stderr
+        assert [r.rcpt_tos for r in smtp.handler.received] == [["alice@example.org"]]
+        assert "sent to: alice@example.org" in again.stdout
+    finally:
+        smtp.stop()

@@ -126,9 +126,9 @@ def transcribe(job: Job) -> str:
     samples = load_audio(job.audio)
     engine = asr.load_engine(job.settings)
     checkpoint = Checkpoint(job.path(recordings.TRANSCRIPT_PARTIAL), key={
-        "engine": engine.name, "model": engine.model_name, "language": job.meeting.language or job.settings.asr.language,
-        "beam_size": job.settings.asr.beam_size, "prompt": job.settings.asr.initial_prompt,
-        "hotwords": job.settings.asr.hotwords})
+        "engine": engine.name, "model": engine.model_name, "compute_type": job.settings.asr.compute_type,
+        "language": job.meeting.language or job.settings.asr.language, "beam_size": job.settings.asr.beam_size,
+        "prompt": job.settings.asr.initial_prompt, "hotwords": job.settings.asr.hotwords})
     resume = checkpoint.load()
     transcript = asr.transcribe(samples, job.settings, language=job.meeting.language, engine=engine, resume=resume,
                                 on_chunk=checkpoint.save, progress=job.progress("transcribe"))
@@ -218,6 +218,8 @@ def archive(job: Job) -> str:
     if job.email:
         messages, job.problems = mail.compose(drafted, meeting, job.settings, transcript=transcript, speakers=naming,
                                               markdown=markdown, version=1)
+    else:  # remembered, so that a later run with email on queues them
+        job.degraded["archive"] = NO_EMAIL
     with open_archive(job.settings) as db, db.transaction():
         db.save_meeting(meeting, directory=job.directory)
         db.save_transcript(meeting.id, transcript)
@@ -228,6 +230,9 @@ def archive(job: Job) -> str:
             db.save_minutes(meeting.id, drafted, markdown, outbox=messages)
             queued = sum(1 for m in messages if m.id is not None)
     return f"{len(transcript.segments)} segments archived, {queued} emails queued"
+
+
+NO_EMAIL = "email off: no message queued"
 
 
 def send(job: Job) -> str:
@@ -284,14 +289,22 @@ def process(settings: Settings, meeting_id: str, *, email: bool | None = None, r
         job = Job(settings, meeting, directory, settings.pipeline.email if email is None else email, hook)
         states = register(job)
         job.degraded = {name: row["error"] for name, row in states.items() if row["state"] == "done" and row["error"]}
-        first = next((i for i, stage in enumerate(STAGES) if not is_done(job, stage, states)), len(STAGES))
-        if redo_from:
-            first = min(first, STAGE_NAMES.index(redo_from))
+        first = first_to_run(job, states, redo_from)
         for stage in STAGES[:first]:
             job.emit(stage.name, "skip", detail="done")
         for stage in STAGES[first:]:
             run_stage(job, stage, states.get(stage.name, {}), force=force)
     return job
+
+
+def first_to_run(job: Job, states: dict[str, dict], redo_from: str | None) -> int:
+    """The first stage not done (or whose files are gone); every stage after it runs too."""
+    first = next((i for i, stage in enumerate(STAGES) if not is_done(job, stage, states)), len(STAGES))
+    if redo_from:
+        first = min(first, STAGE_NAMES.index(redo_from))
+    if job.email and job.degraded.get("archive") == NO_EMAIL:  # archived with email off, now on: queue, send
+        first = min(first, STAGE_NAMES.index("archive"))
+    return first
 
 
 def run_stage(job: Job, stage: Stage, row: dict, *, force: bool) -> None:
@@ -352,9 +365,11 @@ def give_up(job: Job, stage: Stage, error: str) -> None:
     with open_archive(job.settings) as db:
         db.set_stage(job.meeting.id, stage.name, "failed", error=f"gave up: {error}")
         db.add_incident(job.meeting.id, stage.name, error, detail)
-        if alert:
-            db.enqueue(alert)
+        db.enqueue(alert)
+        try:
             mail.deliver(db, job.settings)
+        except UserError:  # e.g. a bad mail.sender: the alert waits in the outbox, `voicebot doctor` says why
+            pass
     log(job, stage.name, "gave-up", error=error, detail=detail)
 
 
