@@ -4,8 +4,11 @@ new one, never half of one."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 
 def fsync_dir(path: Path) -> None:
@@ -28,3 +31,19 @@ def atomic_write(path: Path, data: bytes | str) -> Path:
     os.replace(tmp, path)
     fsync_dir(path.parent)
     return path
+
+
+@contextmanager
+def exclusive_lock(path: Path) -> Iterator[bool]:
+    """True while this process alone holds the lock file ``path`` (an flock: the kernel drops it when the
+    process dies, even on kill -9); False at once when another process holds it."""
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

@@ -32,6 +32,7 @@ OK, WARN, FAIL = "ok", "warn", "fail"
 def status(settings: Settings, now: datetime | None = None, *, incidents: int = 5) -> dict:
     """Meetings recorded and processed (today, this week), jobs, outbox, disk, last incidents, live recordings."""
     from voicebot.archive import open_archive
+    from voicebot.archive.erase import tree_size
     from voicebot.record import live_recordings
 
     with open_archive(settings) as db:
@@ -41,8 +42,8 @@ def status(settings: Settings, now: datetime | None = None, *, incidents: int = 
     disk = shutil.disk_usage(_existing(settings.home))
     return {**stats, "unfinished": unfinished, "incidents": last,
             "recording_now": [m.id for m in live_recordings(settings)],
-            "recordings_bytes": tree_bytes(settings.recordings_dir), "models_bytes": tree_bytes(settings.models_dir),
-            "outbox_maildir_bytes": tree_bytes(settings.maildir), "free_bytes": disk.free, "home": str(settings.home)}
+            "recordings_bytes": tree_size(settings.recordings_dir)[1], "models_bytes": tree_size(settings.models_dir)[1],
+            "outbox_maildir_bytes": tree_size(settings.maildir)[1], "free_bytes": disk.free, "home": str(settings.home)}
 
 
 def _stuck_stage(stages: dict[str, dict]) -> dict:
@@ -54,17 +55,6 @@ def _stuck_stage(stages: dict[str, dict]) -> dict:
         if row and row["state"] != "done":
             return {"stage": name, **row}
     return {}
-
-
-def tree_bytes(path: Path) -> int:
-    total = 0
-    for root, _, names in os.walk(path):
-        for name in names:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                continue
-    return total
 
 
 def _existing(path: Path) -> Path:

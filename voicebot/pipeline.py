@@ -37,7 +37,6 @@ memory during diarization.
 
 from __future__ import annotations
 
-import fcntl
 import gc
 import json
 import os
@@ -46,16 +45,15 @@ import shutil
 import signal
 import time
 import traceback
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from voicebot import recordings, schema
 from voicebot.config import Settings
 from voicebot.errors import ModelError, UserError
-from voicebot.fsutil import atomic_write, fsync_dir
+from voicebot.fsutil import atomic_write, exclusive_lock, fsync_dir
 
 PROCESSABLE = ("recorded", "recovered", "imported")  # meeting.json statuses with complete audio
 
@@ -283,7 +281,7 @@ def process(settings: Settings, meeting_id: str, *, email: bool | None = None, r
         raise UserError(f"meeting {meeting_id} is {meeting.status!r}, not ready to process"
                         + ("; it is still being recorded (`voicebot stop` ends it) or needs `voicebot recover`"
                            if meeting.status == "recording" else "; it holds no audio"))
-    with _exclusive(directory) as alone:
+    with exclusive_lock(directory / recordings.PIPELINE_LOCK) as alone:  # one process per meeting
         if not alone:
             raise UserError(f"meeting {meeting_id} is being processed by another voicebot process right now")
         job = Job(settings, meeting, directory, settings.pipeline.email if email is None else email, hook)
@@ -534,21 +532,6 @@ class Checkpoint:
         atomic_write(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
         self.saved += 1
         crash_point_for_tests("checkpoint")
-
-
-@contextmanager
-def _exclusive(directory: Path) -> Iterator[bool]:
-    """True while this process alone works on the meeting (an flock the kernel drops if the process dies)."""
-    with open(directory / recordings.PIPELINE_LOCK, "a+") as fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def _status(directory: Path) -> str | None:

@@ -31,13 +31,12 @@ replaces the file, so there is no duplicate at all.
 
 from __future__ import annotations
 
-import fcntl
 import random
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from typing import Any
 
 from voicebot.config import Settings
+from voicebot.fsutil import exclusive_lock
 from voicebot.mail.transport import DeliveryError, MaildirTransport, SmtpTransport, parse_smtp_url
 
 LOCK_FILE = ".outbox.lock"
@@ -57,20 +56,10 @@ def transport_for(settings: Settings) -> SmtpTransport | MaildirTransport:
     return MaildirTransport(settings.maildir)
 
 
-@contextmanager
-def _exclusive(settings: Settings) -> Iterator[bool]:
+def _exclusive(settings: Settings):
     """True when this process is the only one delivering now (a lock file under the home)."""
     settings.home.mkdir(parents=True, exist_ok=True)
-    with open(settings.home / LOCK_FILE, "a+") as fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    return exclusive_lock(settings.home / LOCK_FILE)
 
 
 def _scrub(text: str, password: str) -> str:
