@@ -165,8 +165,8 @@ def diarize(job: Job) -> str:
 def speakers(job: Job) -> str:
     """Each word to its speaker, each speaker to a name (enrolled voiceprints) -> speakers.json, transcript.json.
 
-    Assigning words is idempotent, so rerunning this stage on a transcript it already labelled (a crash
-    between its two writes) gives the same result."""
+    Assigning words is idempotent: if the process dies after transcript.json is rewritten but before the
+    stage is recorded done, the rerun labels it again and gets the same result."""
     from voicebot import diarize as diarization
     from voicebot.archive import open_archive
 

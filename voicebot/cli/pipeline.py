@@ -111,9 +111,12 @@ def process(
                                                            "title (SUMMARY), date (DTSTART)."),
     language: str = typer.Option("", "--language", "-l", help="Language of the meeting (fr, en...). Default: "
                                                               "detected per chunk, so mixed meetings work."),
-    no_email: bool = typer.Option(False, "--no-email", help="Draft and archive the minutes, send no email."),
+    no_email: bool = typer.Option(False, "--no-email", help="Draft and archive the minutes, send no email (a later `voicebot process ID` sends them)."),
 ) -> None:
-    """Transcribe, tell who spoke, draft the minutes, archive them and email them; a rerun continues where it stopped."""
+    """Transcribe, tell who spoke, draft the minutes, archive them and email them; a rerun continues where it stopped.
+
+    On a meeting id, --title, --invite, --ics and --language update the meeting and redo what they change
+    (the minutes, or everything for a new language)."""
     from voicebot import invites, pipeline, recordings
 
     s = settings()
