@@ -214,6 +214,14 @@ def test_rename_a_speaker_from_the_page(http, web_home):
     with _open(web_home) as db:
         assert db.get_transcript(EN_ID).speakers == ["Alice", "Bob", "Carol"]
         assert "Carol" in db.get_meeting(EN_ID)["speakers"]
+        stored = db.get_minutes(EN_ID)
+    # the minutes follow: Carol, an invitee listed absent while her voice was unknown, is present now
+    on_disk_minutes = schema.Minutes.from_dict(schema.read_json(folder / recordings.MINUTES_JSON))
+    for minutes, markdown in ((on_disk_minutes, (folder / recordings.MINUTES_MD).read_text()),
+                              (stored["minutes"], stored["markdown"])):
+        assert "Carol" in minutes.present and "Carol" not in minutes.absent and "Carol" in minutes.talk_time
+        assert UNNAMED not in schema.dumps(minutes) and UNNAMED not in markdown
+    assert stored["markdown"] == (folder / recordings.MINUTES_MD).read_text()
     # errors come back as a message on the page, nothing changed
     for form, message in (({"old": "Nobody", "new": "X"}, "no speaker &#39;Nobody&#39;"),
                           ({"old": "Carol", "new": "   "}, "the new speaker name is empty"),

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from voicebot import recordings
 from voicebot.errors import UserError
+from voicebot.schema import Minutes
 
 if TYPE_CHECKING:
     from voicebot.archive import Archive
@@ -65,15 +66,16 @@ def rename_speaker(db: Archive, meeting_id: str, old: str, new: str, *, enroll: 
         raise UserError(f"no speaker {old!r} in meeting {meeting_id} (its speakers: {shown})")
     voice = speaker_voice(directory, old) if enroll else None  # before the files change: it reads the old label
     result = Renamed(meeting_id, old, new)
+    minutes = markdown = None
     if directory.is_dir():
         result.files = rename_in_files(directory, old, new)
+        minutes, markdown = _rename_minutes_files(directory, db.settings, old, new)
+        result.files += [recordings.MINUTES_JSON, recordings.MINUTES_MD] if minutes is not None else []
     if row is not None:
-        result.segments = db.rename_speaker(meeting_id, old, new)
+        result.segments = db.rename_speaker(meeting_id, old, new, minutes=minutes, markdown=markdown)
     if voice is not None:
         db.upsert_person(new, voiceprint=voice, source=f"meeting {meeting_id}")
         result.enrolled = True
-    if directory.is_dir():
-        result.files += _rename_minutes_files(directory, old, new)
     if row is None and not result.files:
         raise UserError(f"no meeting {meeting_id!r} in the archive or under {db.settings.recordings_dir}")
     return result
@@ -87,21 +89,22 @@ def _file_speakers(directory: Path) -> list[str]:
     return Transcript.from_dict(read_json(path)).speakers if path.is_file() else []
 
 
-def _rename_minutes_files(directory: Path, old: str, new: str) -> list[str]:
-    """minutes.json / minutes.md on disk, renamed as the archive renames its copies."""
-    from voicebot.archive.erase import name_pattern
-    from voicebot.archive.store import _rename_in_minutes
-    from voicebot.fsutil import atomic_write
-    from voicebot.schema import dumps, read_json
+def _rename_minutes_files(directory: Path, settings, old: str, new: str) -> tuple[Minutes | None, str | None]:
+    """The folder's minutes with the new name: drafted again when the rule-based engine made them
+    (deterministic and quick, and present/absent, talk time, owners and notes then agree with the
+    renamed transcript and speakers.json); a model's minutes get the name replaced (no slow,
+    different redraft behind a rename). (minutes, markdown) as written, or (None, None)."""
+    from voicebot.archive.store import rename_in_minutes
+    from voicebot.minutes import draft_meeting, write_minutes
+    from voicebot.schema import read_json
 
-    changed = []
     path = directory / recordings.MINUTES_JSON
-    if path.is_file():
-        atomic_write(path, dumps(_rename_in_minutes(read_json(path), old, new)))
-        changed.append(path.name)
-    path = directory / recordings.MINUTES_MD
-    pattern = name_pattern([old])
-    if path.is_file() and pattern:
-        atomic_write(path, pattern.sub(new, path.read_text(encoding="utf-8")))
-        changed.append(path.name)
-    return changed
+    if not path.is_file():
+        return None, None
+    current = Minutes.from_dict(read_json(path))
+    if current.engine == "extractive":
+        minutes = draft_meeting(directory, settings, engine="extractive")
+    else:
+        minutes = Minutes.from_dict(rename_in_minutes(current.to_dict(), old, new))
+    _, markdown = write_minutes(directory, minutes)
+    return minutes, markdown.read_text(encoding="utf-8")

@@ -352,9 +352,12 @@ class Archive:
         return [schema.Segment(start=r["start_time"], end=r["end_time"], text=r["text"], speaker=r["speaker"],
                                language=r["language"]) for r in rows]
 
-    def rename_speaker(self, meeting_id: str, old: str, new: str) -> int:
+    def rename_speaker(self, meeting_id: str, old: str, new: str, *, minutes: schema.Minutes | None = None,
+                       markdown: str | None = None) -> int:
         """Rename a speaker in a meeting's segments, its speaker list and every minutes version;
-        the number of segments renamed."""
+        the number of segments renamed. ``minutes``/``markdown``: the latest minutes as the caller
+        drafted or rendered them again with the new name (the archive cannot draft or render
+        minutes; without them the name is replaced in the stored JSON and text)."""
         new = (new or "").strip()
         if not new:
             raise UserError("the new speaker name is empty")
@@ -369,13 +372,17 @@ class Archive:
             self.backend.execute("UPDATE meetings SET speakers = ?, updated_at = ? WHERE id = ?",
                                  (json.dumps(list(dict.fromkeys(speakers)), ensure_ascii=False), now_iso(),
                                   meeting_id))
-            for version in self.backend.query("SELECT version, minutes_json, markdown FROM minutes "
-                                              "WHERE meeting_id = ?", (meeting_id,)):
-                minutes = _rename_in_minutes(json.loads(version["minutes_json"]), old, new)
-                markdown = pattern.sub(new, version["markdown"]) if pattern else version["markdown"]
+            versions = self.backend.query("SELECT version, minutes_json, markdown FROM minutes "
+                                          "WHERE meeting_id = ? ORDER BY version", (meeting_id,))
+            for n, version in enumerate(versions):
+                latest = n == len(versions) - 1
+                data = (minutes.to_dict() if latest and minutes is not None
+                        else rename_in_minutes(json.loads(version["minutes_json"]), old, new))
+                text = markdown if latest and markdown is not None else (
+                    pattern.sub(new, version["markdown"]) if pattern else version["markdown"])
                 self.backend.execute("UPDATE minutes SET minutes_json = ?, markdown = ? "
                                      "WHERE meeting_id = ? AND version = ?",
-                                     (json.dumps(minutes, ensure_ascii=False), markdown, meeting_id,
+                                     (json.dumps(data, ensure_ascii=False), text, meeting_id,
                                       version["version"]))
         return count
 
@@ -842,19 +849,17 @@ class Archive:
         return report
 
 
-def _rename_in_minutes(data: dict[str, Any], old: str, new: str) -> dict[str, Any]:
-    """A speaker's name changed in minutes JSON (present/absent, talk time, decisions, owners)."""
-    swap = lambda v: new if v == old else v  # noqa: E731
-    for key in ("present", "absent"):
-        data[key] = list(dict.fromkeys(swap(v) for v in data.get(key, [])))
-    talk: dict[str, float] = {}
-    for who, seconds in data.get("talk_time", {}).items():
-        talk[swap(who)] = talk.get(swap(who), 0.0) + seconds
-    data["talk_time"] = talk
-    for decision in data.get("decisions", []):
-        decision["speaker"] = swap(decision.get("speaker"))
-    for item in data.get("action_items", []):
-        item["owner"] = swap(item.get("owner"))
+def rename_in_minutes(data: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+    """A speaker's name changed everywhere in minutes JSON: present/absent, talk time, owners, and the
+    label inside every text (summary, notes, tasks...). A renamed speaker who spoke is present now
+    (an unnamed voice was not; an invitee listed absent while their voice was unknown is not absent)."""
+    pattern = erase.name_pattern([old], ignore_case=False)
+    if pattern is None:
+        return data
+    spoke = old in data.get("talk_time", {})
+    data = erase.redact_value(data, pattern, new)
+    data["present"] = list(dict.fromkeys([*data.get("present", []), *([new] if spoke else [])]))
+    data["absent"] = [name for name in dict.fromkeys(data.get("absent", [])) if name not in data["present"]]
     return data
 
 
