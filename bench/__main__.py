@@ -134,10 +134,11 @@ def headline(sections: dict) -> list[dict]:
                      "ours": f"RTF {ours.get('rtf', 0):.3f}", "peer": f"RTF {peer.get('rtf', 0):.3f}",
                      "figure": f"{asr['speedup_vs_openai_whisper']:.1f}x",
                      "met": asr["speedup_vs_openai_whisper"] >= 4.0,
-                     "input": f"{asr.get('audio_seconds', 0):.0f} s of corpus speech"})
+                     "input": f"{asr.get('audio_seconds', 0):.0f} s of corpus speech"
+                              f" ({', '.join(i['name'] for i in peer.get('items', []))})"})
         rows.append({"claim": "ASR WER vs openai-whisper (target: no worse)", "ours": f"{ours.get('wer', 0):.3f}",
                      "peer": f"{peer.get('wer', 0):.3f}", "figure": f"{asr['wer_delta_vs_openai_whisper']:+.3f}",
-                     "met": asr["wer_delta_vs_openai_whisper"] <= 0.0, "input": "every .stm of the corpus"})
+                     "met": asr["wer_delta_vs_openai_whisper"] <= 0.0, "input": "the same"})
     diar = _get(sections, "diarization", "corpus", default={})
     if diar:
         builtin, naive = diar.get("builtin", {}), diar.get("naive", {})
@@ -149,7 +150,7 @@ def headline(sections: dict) -> list[dict]:
                                 else "; pyannote not run (weights absent)"),
                      "figure": f"RTF {builtin.get('rtf')}",
                      "met": (builtin.get("der_full", 100) < naive.get("der_full", 0)) if naive else None,
-                     "input": "every .rttm of the corpus"})
+                     "input": f"{len(builtin.get('files', []))} corpus files with an .rttm"})
     pipe = sections.get("pipeline", {})
     targets = pipe.get("targets", {})
     for run in pipe.get("runs", []):
@@ -201,6 +202,9 @@ def markdown(report: dict) -> str:
              f"{machine.get('ctranslate2', '?')}. 1-minute load average during the runs: "
              f"{min(loads, default=0):.1f}-{max(loads, default=0):.1f} (other programs shared the machine when above "
              f"~{machine['cores']}).", "",
+             *(["Quick mode: inputs too small to judge the targets (seconds of audio, no 1-hour meeting); "
+                "the verdicts below hold for these inputs only. `python -m bench` measures the claims.", ""]
+               if report["quick"] else []),
              "| claim | ours | peer | figure | holds? | input |", "|---|---|---|---|---|---|"]
     for row in report["headline"]:
         holds = {True: "yes", False: "**no**", None: "-"}[row["met"]]

@@ -20,6 +20,8 @@ Measured from outside the child, so nothing is added to the process measured:
   (2.0 = both cores busy);
 - end to end: wall time from starting the child to its exit (Python start
   and imports included), and the real-time factor (that time / audio time).
+The run's artifacts (transcript, RTTM, naming, minutes, the pipeline's log)
+are kept under ``<out>/pipeline-runs/<recording>/`` for a look afterwards.
 Accuracy on the same run: WER on the copies with a reference transcript and
 DER (full, forgiving) against the built RTTM (bench/long.py).
 
@@ -228,7 +230,21 @@ def _accuracy(built, home: Path, meeting_id: str | None) -> dict:
     return out
 
 
-def run_length(seconds: float, workdir: Path, models: Path) -> dict:
+def _keep_artifacts(home: Path, meeting_id: str | None, target: Path) -> None:
+    """The run's transcript, turns, naming, minutes and pipeline log, for a look afterwards (not the audio)."""
+    from voicebot import recordings
+
+    if not meeting_id:
+        return
+    directory = home / "recordings" / meeting_id
+    target.mkdir(parents=True, exist_ok=True)
+    for name in (recordings.TRANSCRIPT, recordings.DIARIZATION, recordings.SPEAKERS, recordings.MINUTES_MD,
+                 recordings.PIPELINE_LOG):
+        if (directory / name).is_file():
+            shutil.copyfile(directory / name, target / name)
+
+
+def run_length(seconds: float, workdir: Path, models: Path, out_dir: Path) -> dict:
     built = build(seconds)
     home = workdir / f"home-{int(seconds)}"
     home.mkdir(parents=True)
@@ -241,6 +257,7 @@ def run_length(seconds: float, workdir: Path, models: Path) -> dict:
            "load_average_after": round(os.getloadavg()[0], 2), **measured}
     row["rtf_end_to_end"] = round(measured["wall_seconds"] / built.duration, 3)
     row["accuracy"] = _accuracy(built, home, measured.get("meeting_id"))
+    _keep_artifacts(home, measured.get("meeting_id"), out_dir / "pipeline-runs" / built.name)
     shutil.rmtree(home / "recordings", ignore_errors=True)  # a 2-hour meeting's FLAC is ~115 MB
     return row
 
@@ -350,7 +367,7 @@ def run(quick: bool, out_dir: Path, lengths: tuple[float, ...] | None = None) ->
     rows = []
     with tempfile.TemporaryDirectory(prefix="voicebot-bench-pipeline-") as tmp:
         for seconds in lengths:
-            rows.append(run_length(seconds, Path(tmp), models))
+            rows.append(run_length(seconds, Path(tmp), models, out_dir))
     result = {"name": "pipeline", "quick": quick, "cores": os.cpu_count(), "runs": rows}
     result["targets"] = _targets(rows)
     result["markdown"] = markdown(result)
