@@ -54,15 +54,28 @@ class Chunk:
         return self.end
 
 
-def speech_regions(audio: np.ndarray, *, threshold: float = 0.5) -> list[tuple[int, int]]:
-    """Silero VAD (the ONNX model that ships in faster-whisper) speech regions, in samples."""
+VAD_BLOCK_S = 600.0  # the VAD reads long recordings in blocks of this length
+
+
+def speech_regions(audio: np.ndarray, *, threshold: float = 0.5,
+                   block_seconds: float = VAD_BLOCK_S) -> list[tuple[int, int]]:
+    """Silero VAD (the ONNX model that ships in faster-whisper) speech regions, in samples.
+
+    A long recording goes through in blocks: faster-whisper's VAD copies its input twice and sizes its
+    buffers by it (a 2-hour meeting took 1 GB on top of the audio itself). A region cut by a block's end
+    continues in the next block, and ``pack`` joins the two halves again."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    if len(audio) < SAMPLE_RATE // 10:
-        return []
     options = VadOptions(threshold=threshold, min_speech_duration_ms=250, min_silence_duration_ms=1000,
                          speech_pad_ms=800, max_speech_duration_s=MAX_CHUNK_S)
-    return [(r["start"], min(r["end"], len(audio))) for r in get_speech_timestamps(audio, options)]
+    block = int(block_seconds * SAMPLE_RATE)
+    regions = []
+    for offset in range(0, len(audio), block):
+        piece = audio[offset:offset + block]
+        if len(piece) >= SAMPLE_RATE // 10:
+            regions += [(offset + r["start"], offset + min(r["end"], len(piece)))
+                        for r in get_speech_timestamps(piece, options)]
+    return regions
 
 
 def pack(regions: list[tuple[int, int]], max_seconds: float = MAX_CHUNK_S) -> list[Chunk]:
