@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.scoring import ROOT, corpus_dir, der, stm_text, wer
+from bench.scoring import ROOT, corpus_dir, der, stm_rows, stm_text, wer
 
 RECIPE = 3  # bump when the way recordings are built changes (invalidates the cache)
 SAMPLE_RATE = 16000
@@ -112,12 +112,7 @@ def _reference_turns(source: Source) -> list[tuple[float, float, str]]:
 
 
 def _stm_lines(source: Source) -> list[tuple[float, float, str, str]]:
-    rows = []
-    for line in source.stm.read_text(encoding="utf-8").splitlines() if source.stm else []:
-        parts = line.split(None, 5)
-        if len(parts) == 6 and not line.startswith(";;"):
-            rows.append((float(parts[3]), float(parts[4]), parts[2], parts[5]))
-    return sorted(rows)
+    return stm_rows(source.stm) if source.stm else []
 
 
 def _speech_gain(audio: np.ndarray) -> float:

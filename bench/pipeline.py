@@ -302,6 +302,18 @@ def markdown(result: dict) -> str:
             f"{words.get('wer', float('nan')):.3f} | {spk.get('der_full', '-')} / {spk.get('der_forgiving', '-')} | "
             f"{spk.get('speakers_ref', '-')}/{spk.get('speakers_found', '-')} | "
             f"{r['load_average_before']}-{r['load_average_after']} |")
+    done = [r for r in rows if r["exit_code"] == 0 and r["accuracy"].get("words")]
+    sources = sorted({name for r in done for name in r["accuracy"]["words"]["per_source"]})
+    if sources:
+        lines += ["", "WER per source recording, over its copies in each meeting (the recording alone: bench/asr):", "",
+                  "| source | " + " | ".join(f"{r['audio_seconds'] / 60:.1f} min" for r in done) + " |",
+                  "|---" * (len(done) + 1) + "|"]
+        for name in sources:
+            cells = []
+            for r in done:
+                row = r["accuracy"]["words"]["per_source"].get(name)
+                cells.append(f"{row['wer']:.3f} ({row['copies']}x)" if row and row["wer"] is not None else "-")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     t = result["targets"]
     verdict = []
     if t["one_hour_end_to_end_s"] is not None:
@@ -311,7 +323,7 @@ def markdown(result: dict) -> str:
         verdict.append(f"2-hour meeting peak RSS: {t['two_hour_peak_rss_mb']:.0f} MB "
                        f"(target < {TARGET_2H_PEAK_MB} MB: {'met' if t['two_hour_met'] else 'MISSED'})")
     if not verdict:
-        verdict.append("targets (1 h, 2 h) not measured in this run (quick mode)")
+        verdict.append("targets (1-hour time, 2-hour memory) not measured in this run: no meeting of that length")
     return ("Stages in the order they run; peak per stage in the same order; CPU per stage in the JSON. "
             "Load = 1-minute load average before-after (2 cores).\n\n" + "\n".join(lines) + "\n\n"
             + "; ".join(verdict) + ".")

@@ -31,14 +31,19 @@ def normalize(text: str) -> str:
     return " ".join(text.split())
 
 
-def stm_text(path: Path) -> str:
-    """The reference words of an .stm file, in time order."""
+def stm_rows(path: Path) -> list[tuple[float, float, str, str]]:
+    """(start, end, speaker, text) of each line of an .stm file, in time order."""
     rows = []
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         parts = line.split(None, 5)
         if len(parts) == 6 and not line.startswith(";;"):
-            rows.append((float(parts[3]), parts[5]))
-    return " ".join(text for _, text in sorted(rows))
+            rows.append((float(parts[3]), float(parts[4]), parts[2], parts[5]))
+    return sorted(rows)
+
+
+def stm_text(path: Path) -> str:
+    """The reference words of an .stm file, in time order."""
+    return " ".join(text for _, _, _, text in stm_rows(path))
 
 
 def wer(reference: str, hypothesis: str) -> dict:
