@@ -25,7 +25,7 @@ averaged vectors, so its quadratic cost does not grow with the meeting.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -55,6 +55,8 @@ class Params:
     # (different people in different recordings: 0.6-0.8; pieces of one voice in one recording: 0.86+;
     # two voices on one telephone line: 0.83-0.88, which the first clustering step separates)
     switch_penalty: float = 0.3  # Viterbi cost of a speaker change, in cosine units
+    fine_window: int = 60  # frames (0.6 s): the short windows that place turn boundaries
+    fine_switch_penalty: float = 0.6  # Viterbi cost of a change between short windows
     snap_reach: float = 0.25  # s; a speaker change moves to the quietest point this close to it...
     snap_below: float = 0.5  # ...when the VAD probability dips below this there (a breath, a pause)
     max_points: int = 1500  # clustering input bound
@@ -138,17 +140,26 @@ def speech_mask(probs: np.ndarray, n_frames: int, p: Params) -> np.ndarray:
 
 def embed_speech(source: AudioSource, mask: np.ndarray, p: Params, encoder,
                  progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Slide a window over the speech frames laid end to end.
+    """Slide the encoder's window over the speech frames laid end to end.
 
     Returns (embeddings (n, d), centre frame index of each window in the
-    original timeline). One block of audio and one window of carried-over
-    speech frames are held at a time."""
-    win, step = encoder.window_frames, p.step
+    original timeline)."""
+    return embed_scales(source, mask, p, encoder, (encoder.window_frames,), progress)[0]
+
+
+def embed_scales(source: AudioSource, mask: np.ndarray, p: Params, encoder, windows: tuple[int, ...],
+                 progress: Progress | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``embed_speech`` for several window lengths (in frames) in one pass over the audio.
+
+    Windows of every length start every ``p.step`` speech frames. One block of
+    audio and the speech frames not yet covered by every window length are
+    held at a time."""
+    step = p.step
     carried_feats = np.zeros((0, 40), dtype=np.float32)
     carried_index = np.zeros(0, dtype=np.int64)
-    next_start = 0  # position (in the carried speech-only buffer) of the next window
-    embeddings: list[np.ndarray] = []
-    centres: list[int] = []
+    next_start = [0] * len(windows)  # per length: position (in the carried buffer) of its next window
+    embeddings: list[list[np.ndarray]] = [[] for _ in windows]
+    centres: list[list[int]] = [[] for _ in windows]
     offset = 0  # samples before this block
     tail = np.zeros(0, dtype=np.float32)  # 240 samples of context so frames straddle blocks
     total_speech = int(mask.sum())
@@ -164,34 +175,32 @@ def embed_speech(source: AudioSource, mask: np.ndarray, p: Params, encoder,
         speech = mask[frame_ids]
         carried_feats = np.concatenate([carried_feats, feats[speech]])
         carried_index = np.concatenate([carried_index, frame_ids[speech]])
-        starts = []
-        while next_start + win <= len(carried_feats):
-            starts.append(next_start)
-            next_start += step
-        if starts:
-            windows = np.stack([carried_feats[s:s + win] for s in starts])
-            embeddings.append(encoder.embed(windows))
-            centres.extend(int(carried_index[s + win // 2]) for s in starts)
-        drop = min(next_start, len(carried_feats))
+        for k, win in enumerate(windows):
+            starts = []
+            while next_start[k] + win <= len(carried_feats):
+                starts.append(next_start[k])
+                next_start[k] += step
+            if starts:
+                embeddings[k].append(encoder.embed(np.stack([carried_feats[s:s + win] for s in starts])))
+                centres[k].extend(int(carried_index[s + win // 2]) for s in starts)
+        drop = min(min(next_start), len(carried_feats))
         carried_feats, carried_index = carried_feats[drop:], carried_index[drop:]
-        next_start -= drop
+        next_start = [n - drop for n in next_start]
         offset += len(block)
         tail = data[-240:] if len(data) >= 240 else data
         if progress:
             progress("embeddings", offset / SAMPLE_RATE, 0.0)
-    if not embeddings and total_speech >= int(p.min_total_speech / FRAME) and len(carried_feats):
-        # less speech than one window: one shorter window over all of it
-        embeddings.append(encoder.embed(carried_feats[None]))
-        centres.append(int(carried_index[len(carried_index) // 2]))
-    elif len(carried_feats) - next_start > win // 2 and embeddings:
-        # the last speech frames, not covered by a full window: one window ending at the end
-        window = carried_feats[-win:] if len(carried_feats) >= win else carried_feats
-        if len(window) == win:
-            embeddings.append(encoder.embed(window[None]))
-            centres.append(int(carried_index[-win // 2]))
-    if not embeddings:
-        return np.zeros((0, 256), dtype=np.float32), np.zeros(0, dtype=np.int64)
-    return np.concatenate(embeddings), np.asarray(centres, dtype=np.int64)
+    out = []  # the last speech frames (less than a step) take the label of the last window
+    for k in range(len(windows)):
+        if not embeddings[k] and total_speech >= int(p.min_total_speech / FRAME) and len(carried_feats):
+            # less speech than one window: one shorter window over all of it
+            embeddings[k].append(encoder.embed(carried_feats[None]))
+            centres[k].append(int(carried_index[len(carried_index) // 2]))
+        if embeddings[k]:
+            out.append((np.concatenate(embeddings[k]), np.asarray(centres[k], dtype=np.int64)))
+        else:
+            out.append((np.zeros((0, 256), dtype=np.float32), np.zeros(0, dtype=np.int64)))
+    return out
 
 
 # --- 3. clustering ------------------------------------------------------------
@@ -359,6 +368,13 @@ def merge_same_voice(raw: np.ndarray, labels: np.ndarray, p: Params, keep: int =
         labels[labels == ids[b]] = ids[a]
 
 
+def nearest_window(centres: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """Index of the window (sorted ``centres``) whose centre is nearest to each of ``frames``."""
+    right = np.clip(np.searchsorted(centres, frames), 0, len(centres) - 1)
+    left = np.clip(right - 1, 0, len(centres) - 1)
+    return np.where(np.abs(centres[left] - frames) <= np.abs(centres[right] - frames), left, right)
+
+
 def frames_to_turns(mask: np.ndarray, centres: np.ndarray, labels: np.ndarray) -> list[Turn]:
     """Each speech frame takes the label of the nearest window centre (in speech order)."""
     speech = np.flatnonzero(mask)
@@ -366,11 +382,7 @@ def frames_to_turns(mask: np.ndarray, centres: np.ndarray, labels: np.ndarray) -
         return []
     # position of every speech frame and every centre in the speech-only timeline
     centre_pos = np.searchsorted(speech, centres)
-    pos = np.arange(len(speech))
-    right = np.clip(np.searchsorted(centre_pos, pos), 0, len(centre_pos) - 1)
-    left = np.clip(right - 1, 0, len(centre_pos) - 1)
-    nearest = np.where(np.abs(centre_pos[left] - pos) <= np.abs(centre_pos[right] - pos), left, right)
-    frame_label = labels[nearest]
+    frame_label = labels[nearest_window(centre_pos, np.arange(len(speech)))]
     # order of first appearance -> SPEAKER_00, SPEAKER_01...
     order = {lab: i for i, lab in enumerate(dict.fromkeys(frame_label.tolist()))}
     turns: list[Turn] = []
@@ -427,7 +439,8 @@ def diarize(audio, *, num_speakers: int | None = None, min_speakers: int | None 
     if mask.sum() * FRAME < p.min_total_speech:
         return []
     encoder = get_encoder(p.encoder)
-    emb, centres = embed_speech(source, mask, p, encoder, progress)
+    (emb, centres), (fine, fine_centres) = embed_scales(source, mask, p, encoder,
+                                                        (encoder.window_frames, p.fine_window), progress)
     if not len(emb):
         return []
     centred = _normalise(emb - emb.mean(0)) if len(emb) > 1 else emb
@@ -438,6 +451,11 @@ def diarize(audio, *, num_speakers: int | None = None, min_speakers: int | None 
     if not num_speakers:
         labels = merge_same_voice(emb, labels, p, keep=max(min_speakers or 1, 1))
         labels = np.unique(labels, return_inverse=True)[1]
+    if len(fine) > 1 and labels.max() > 0:
+        # who speaks is decided on 1.6 s windows; where each turn starts and ends, on short ones
+        labels = resegment(_normalise(fine - fine.mean(0)), labels[nearest_window(centres, fine_centres)],
+                           replace(p, switch_penalty=p.fine_switch_penalty))
+        centres = fine_centres
     if progress:
         progress("clustering", len(mask) * FRAME, 0.0)
     return snap_changes(frames_to_turns(mask, centres, labels), probs, p)
