@@ -71,7 +71,7 @@ def report(job) -> None:
     if path.is_file():
         for line in schema.Minutes.from_dict(schema.read_json(path)).notes:
             err_console.print(f"[yellow]note:[/] {escape(line)}", highlight=False, soft_wrap=True)
-    console.print(f"minutes: {job.path(recordings.MINUTES_MD)}", highlight=False, soft_wrap=True)
+    console.print(f"minutes: {escape(str(job.path(recordings.MINUTES_MD)))}", highlight=False, soft_wrap=True)
     for problem in job.problems:
         err_console.print(f"[yellow]mail:[/] {escape(problem)}", highlight=False, soft_wrap=True)
     if not job.email:
@@ -87,7 +87,7 @@ def report(job) -> None:
     for (kind, status), label in groups.items():
         people = [m.recipient for m in outbox if m.kind == kind and m.status == status]
         if people:
-            console.print(f"{label}: {', '.join(people)}", highlight=False, soft_wrap=True)
+            console.print(f"{label}: {escape(', '.join(people))}", highlight=False, soft_wrap=True)
     waiting = [m for m in outbox if m.status == "pending" and m.last_error]
     if waiting:
         console.print(f"waiting in the outbox ({escape(waiting[0].last_error)}); `voicebot outbox send` retries",
@@ -95,7 +95,8 @@ def report(job) -> None:
     if not outbox:
         console.print("nobody to email (no invite list and no recognised voice with an address)")
     elif not job.settings.smtp.url.strip():
-        console.print(f"no SMTP server set (VOICEBOT_SMTP_URL): the messages are files in {job.settings.maildir}/new",
+        console.print(f"no SMTP server set (VOICEBOT_SMTP_URL): the messages are files in "
+                      f"{escape(str(job.settings.maildir))}/new",
                       highlight=False, soft_wrap=True)
 
 
