@@ -94,6 +94,9 @@ def test_one_process_at_a_time_per_meeting(home):
         fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # as another voicebot process working on it would
         with pytest.raises(UserError, match="being processed by another voicebot process"):
             pipeline.process(settings, meeting.id)
+        resumed = run_cli("resume")  # e.g. from a timer, while the meeting is being processed
+        assert resumed.returncode == 0, resumed.stderr
+        assert f"{meeting.id}: another voicebot process is working on it; left to it" in resumed.stderr
     with open_archive(settings) as db:
         assert db.job_stages(meeting.id) == {}  # nothing was started
 

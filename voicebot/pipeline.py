@@ -74,6 +74,10 @@ class Event:
 Hook = Callable[[Event], None]
 
 
+class Busy(UserError):
+    """Another process is working on this meeting now."""
+
+
 class StageFailed(UserError):
     """A stage failed; the meeting stops there (the error is recorded in its job)."""
 
@@ -283,7 +287,7 @@ def process(settings: Settings, meeting_id: str, *, email: bool | None = None, r
                            if meeting.status == "recording" else "; it holds no audio"))
     with exclusive_lock(directory / recordings.PIPELINE_LOCK) as alone:  # one process per meeting
         if not alone:
-            raise UserError(f"meeting {meeting_id} is being processed by another voicebot process right now")
+            raise Busy(f"meeting {meeting_id} is being processed by another voicebot process right now")
         job = Job(settings, meeting, directory, settings.pipeline.email if email is None else email, hook)
         states = register(job)
         job.degraded = {name: row["error"] for name, row in states.items() if row["state"] == "done" and row["error"]}
@@ -374,8 +378,9 @@ def give_up(job: Job, stage: Stage, error: str) -> None:
 def resume(settings: Settings, *, hook: Hook | None = None,
            on_meeting: Callable[[str, Job | None, Exception | None], None] | None = None) -> dict:
     """Recover recordings a crash left unfinished, then finish every unfinished meeting; one failing does not
-    stop the others. Returns {"recovered": [ids], "done": [ids], "failed": {id: error}}, and ``on_meeting``
-    hears of each meeting as it ends (its Job, or the error)."""
+    stop the others. Returns {"recovered": [ids], "done": [ids], "busy": [ids], "failed": {id: error},
+    "delivery": report}; ``on_meeting`` hears of each meeting as it ends (its Job, or the error). A meeting
+    another process is working on is left to it."""
     from voicebot import mail, record
     from voicebot.archive import open_archive
 
@@ -384,10 +389,13 @@ def resume(settings: Settings, *, hook: Hook | None = None,
         waiting = db.unfinished_jobs()
         never_started = [d.name for d in recordings.list_meeting_dirs(settings.recordings_dir)  # a crash came first
                          if _status(d) in ("recovered", "imported") and not db.job_stages(d.name)]
-    result: dict = {"recovered": recovered, "done": [], "failed": {}}
+    result: dict = {"recovered": recovered, "done": [], "busy": [], "failed": {}}
     for meeting_id in dict.fromkeys(waiting + recovered + never_started):
         try:
             job = process(settings, meeting_id, force=False, hook=hook)
+        except Busy:
+            result["busy"].append(meeting_id)
+            continue
         except UserError as exc:  # StageFailed included: recorded in its job, reported, the others go on
             result["failed"][meeting_id] = str(exc)
             if on_meeting:
