@@ -21,6 +21,8 @@ seed), are conversations of 2-5 people assembled from the corpus speakers'
 solo speech (see ``synthetic_set``): they check the speaker count and DER
 with 3-5 people, which the corpus barely has. Thresholds are chosen on the
 corpus and ``synthetic`` together and checked on ``synthetic-holdout``.
+``one-speaker`` is each person's solo speech alone: any second speaker found
+there is an over-split.
 
 Run: ``python -m bench.diarization [--quick]`` (quick: two files, no synthetic set).
 """
@@ -177,6 +179,15 @@ def synthetic_set(corpus: Path, count: int = 24, seed: int = 11):
     return out
 
 
+def one_speaker_set(corpus: Path):
+    """Each corpus person's solo speech (at least 6 s) as a recording of one speaker: any second
+    speaker found is an over-split."""
+    from voicebot.schema import Turn
+
+    return [(f"solo-{name}", audio, [Turn(0.0, round(len(audio) / 16000, 3), name)])
+            for name, audio in solo_voices(corpus, min_seconds=6.0).items()]
+
+
 # --- scoring ---------------------------------------------------------------------------------
 
 
@@ -226,9 +237,24 @@ def score(items, engines):
                          "speakers_found": n_hyp, "rtf": round(took / duration, 3)})
         results[name] = {"files": rows, "der_full": round(100 * abs(full), 1),
                          "der_forgiving": round(100 * abs(forgiving), 1),
+                         **_ami_totals(items, rows, full, forgiving),
                          "speaker_count_error": round(count_err / max(len(rows), 1), 2),
                          "rtf": round(spent / max(audio_total, 1e-9), 3)}
     return results
+
+
+def _ami_totals(items, rows, full, forgiving) -> dict:
+    """DER pooled over the AMI clips only (the issue's 17-20 % target is pyannote's on AMI)."""
+    ami = [i for i, (item, _, _) in enumerate(items) if item.startswith("ami/")]
+    if not ami:
+        return {}
+    keys = ("missed detection", "false alarm", "confusion", "total")
+
+    def pooled(metric):
+        sums = {k: sum(metric.results_[i][1][k] for i in ami) for k in keys}
+        return round(100 * sum(sums[k] for k in keys[:3]) / max(sums["total"], 1e-9), 1)
+
+    return {"der_full_ami": pooled(full), "der_forgiving_ami": pooled(forgiving)}
 
 
 def _markdown(title: str, results: dict, missing: str | None) -> str:
@@ -240,6 +266,8 @@ def _markdown(title: str, results: dict, missing: str | None) -> str:
             lines.append(f"| {engine} | {r['file']} | {r['der_full']} | {r['miss']} | {r['false_alarm']} | "
                          f"{r['confusion']} | {r['der_forgiving']} | {r['speakers_ref']}/{r['speakers_found']} | "
                          f"{r['rtf']} |")
+        if "der_full_ami" in res:
+            lines.append(f"| {engine} | AMI clips | {res['der_full_ami']} | | | | {res['der_forgiving_ami']} | | |")
         lines.append(f"| **{engine}** | **total** | **{res['der_full']}** | | | | **{res['der_forgiving']}** | "
                      f"mean abs. error {res['speaker_count_error']} | {res['rtf']} |")
     if missing:
@@ -275,6 +303,8 @@ def run(quick: bool, out_dir: Path) -> dict:
         markdown.append(_markdown("Synthetic conversations of real solo corpus speech", report["synthetic"], None))
         report["synthetic-holdout"] = score(synthetic_set(corpus, seed=1234), engines)
         markdown.append(_markdown("Synthetic conversations, held-out seed", report["synthetic-holdout"], None))
+        report["one-speaker"] = score(one_speaker_set(corpus), engines)
+        markdown.append(_markdown("One person alone (solo corpus speech)", report["one-speaker"], None))
     report["markdown"] = "\n\n".join(markdown)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
