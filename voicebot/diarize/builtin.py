@@ -33,7 +33,18 @@ with the meeting.
 Calibration (bench/diarization.py): every threshold was chosen on the 7
 corpus files with an rttm AND 24 synthetic conversations of 2-5 corpus voices
 together, then checked on 24 more conversations (another seed); a change was
-kept only if it did not worsen any of the three totals.
+kept only if it did not worsen any of the three totals. Tried and not kept
+(each worse on at least one total): NME-SC spectral clustering with eigengap
+count (the p-neighbour graph of 0.25 s windows follows time, not voices);
+LDA/PLDA-like whitening with a within-speaker covariance estimated from
+nearby windows of the recording; a k-dependent or per-recording relative
+AHC threshold, recursive re-clustering, dropping low-confidence windows (all
+trade the 2-speaker corpus files against 3-5 people); 1.2 or 2.4 s windows
+alone; smoothing embeddings over time; VBx-like soft re-segmentation (same
+within 0.2); overlap marked at every change; an energy-over-noise-floor second
+VAD pass (on ami-trn01 it adds more non-speech than speech); other VAD
+thresholds and gap lengths; with a given number of speakers, bringing the
+automatic result to it by merging/splitting instead of cutting the tree.
 """
 
 from __future__ import annotations
