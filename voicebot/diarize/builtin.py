@@ -477,9 +477,12 @@ def diarize(audio, *, num_speakers: int | None = None, min_speakers: int | None 
         labels = np.unique(labels, return_inverse=True)[1]
     if len(fine) > 1 and labels.max() > 0:
         # who speaks is decided on 1.6 s windows; where each turn starts and ends, on short ones
-        labels = resegment(_normalise(fine - fine.mean(0)), labels[nearest_window(centres, fine_centres)],
-                           replace(p, switch_penalty=p.fine_switch_penalty))
-        centres = fine_centres
+        seeded = labels[nearest_window(centres, fine_centres)]
+        fine_labels = resegment(_normalise(fine - fine.mean(0)), seeded,
+                                replace(p, switch_penalty=p.fine_switch_penalty))
+        if fine_labels.max() < labels.max() and (num_speakers or min_speakers):
+            fine_labels = seeded  # the short windows lost a speaker the caller asked for
+        labels, centres = fine_labels, fine_centres
     if progress:
         progress("clustering", len(mask) * FRAME, 0.0)
     return snap_changes(frames_to_turns(mask, centres, labels), probs, p)
