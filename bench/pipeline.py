@@ -26,7 +26,8 @@ Accuracy on the same run: WER on the copies with a reference transcript and
 DER (full, forgiving) against the built RTTM (bench/long.py).
 
 Targets (issue 11), reported, never enforced: a 1-hour meeting end to end in
-under 12 minutes; peak memory under 2 GB for a 2-hour meeting.
+under 12 minutes; peak memory under 2 GB for a 2-hour meeting (read strictly:
+2*10^9 bytes, 1907 MiB; memory figures here are MiB, 2^20 bytes).
 
     python -m bench.pipeline [--quick] [--lengths 300,900]
 """
@@ -50,7 +51,7 @@ from bench.scoring import ROOT
 FULL_LENGTHS = (300, 900, 3600, 7200)
 QUICK_LENGTHS = (90,)
 TARGET_1H_SECONDS = 12 * 60
-TARGET_2H_PEAK_MB = 2048
+TARGET_2H_PEAK_MB = round(2e9 / 2**20)  # "under 2 GB", read strictly: 2*10^9 bytes = 1907 MiB
 SAMPLE_INVITATION = ROOT / "samples" / "meeting-en.ics"
 SAMPLE_VOICES = ROOT / "samples" / "voices"
 MODELS = ROOT / "bench" / "results" / "models"  # Whisper base assembled once for every run (not committed)
@@ -283,8 +284,8 @@ def _targets(rows: list[dict]) -> dict:
 def markdown(result: dict) -> str:
     rows = result["runs"]
     names = _stage_names(rows)
-    lines = ["| meeting | " + " | ".join(f"{n} s" for n in names) + " | end to end | RTF | peak RSS MB | "
-             "peak per stage MB | WER | DER full / forgiving % | speakers ref/found | load |",
+    lines = ["| meeting | " + " | ".join(f"{n} s" for n in names) + " | end to end | RTF | peak RSS MiB | "
+             "peak per stage MiB | WER | DER full / forgiving % | speakers ref/found | load |",
              "|---" * (len(names) + 9) + "|"]
     for r in rows:
         if r["exit_code"] != 0:
@@ -320,8 +321,8 @@ def markdown(result: dict) -> str:
         verdict.append(f"1-hour meeting end to end: {t['one_hour_end_to_end_s'] / 60:.1f} min "
                        f"(target < {TARGET_1H_SECONDS / 60:.0f} min: {'met' if t['one_hour_met'] else 'MISSED'})")
     if t["two_hour_peak_rss_mb"] is not None:
-        verdict.append(f"2-hour meeting peak RSS: {t['two_hour_peak_rss_mb']:.0f} MB "
-                       f"(target < {TARGET_2H_PEAK_MB} MB: {'met' if t['two_hour_met'] else 'MISSED'})")
+        verdict.append(f"2-hour meeting peak RSS: {t['two_hour_peak_rss_mb']:.0f} MiB "
+                       f"(target < 2 GB = {TARGET_2H_PEAK_MB} MiB: {'met' if t['two_hour_met'] else 'MISSED'})")
     if not verdict:
         verdict.append("targets (1-hour time, 2-hour memory) not measured in this run: no meeting of that length")
     return ("Stages in the order they run; peak per stage in the same order; CPU per stage in the JSON. "
@@ -354,16 +355,16 @@ def plot(result: dict, path: Path) -> Path | None:
     left.set_ylabel("minutes of processing")
     left.set_xlabel("meeting length")
     left.set_title("Time per stage")
-    left.legend(fontsize=8)
+    left.legend(fontsize=8, loc="upper left")
     for name in names:
         right.plot(minutes, [next((s["peak_rss_mb"] or 0 for s in r["stages"] if s["stage"] == name), None)
                              for r in rows], "o-", label=name)
     right.plot(minutes, [r["peak_rss_mb"] for r in rows], "k^--", label="whole run (ru_maxrss)")
-    right.axhline(TARGET_2H_PEAK_MB, color="red", lw=0.8, ls=":", label="2-hour target (2 GB)")
+    right.axhline(TARGET_2H_PEAK_MB, color="red", lw=0.8, ls=":", label=f"2-hour target (2 GB = {TARGET_2H_PEAK_MB} MiB)")
     right.set_xlabel("meeting length (minutes)")
-    right.set_ylabel("peak RSS (MB)")
-    right.set_title("Peak memory per stage")
-    right.legend(fontsize=8)
+    right.set_ylabel("peak RSS (MiB)")
+    right.set_title("Peak RSS of the process during each stage")
+    right.legend(fontsize=8, loc="upper left")
     fig.suptitle(f"voicebot pipeline, default configuration, {os.cpu_count()} cores")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
