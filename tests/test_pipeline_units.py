@@ -75,15 +75,27 @@ def test_bad_input_is_one_line_and_leaves_nothing(home, tmp_path, make, message)
     assert not (home / "recordings").exists() or not any((home / "recordings").iterdir())
 
 
-def test_unknown_meeting_id_and_unfinished_recording(home):
+@pytest.mark.slow  # the recovered meeting is then processed for real
+def test_unknown_meeting_id_and_unfinished_recording(home_with_models):
     result = run_cli("process", "20260101-090000-nothing-here-1a2b")
     assert result.returncode == 2 and "no meeting 20260101-090000-nothing-here-1a2b" in result.stderr
     settings = load_settings()
     meeting = pipeline.import_audio(settings, SAMPLES / "meeting-en.flac")
     meeting.status = "recording"
-    recordings.save_meeting(settings.recordings_dir / meeting.id, meeting)
-    result = run_cli("process", meeting.id)
+    directory = settings.recordings_dir / meeting.id
+    recordings.save_meeting(directory, meeting)
+    from voicebot.record.control import DirLock
+
+    recorder = DirLock(directory)  # a live recorder holds its folder's lock
+    assert recorder.acquire()
+    try:
+        result = run_cli("process", meeting.id)
+    finally:
+        recorder.release()
     assert result.returncode == 2 and "still being recorded" in result.stderr, result.stderr
+    # nobody holds the lock any more: a crash left it, and process recovers it first
+    result = run_cli("process", meeting.id, "--no-email")
+    assert "recovered the unfinished recording" in result.stderr, result.stderr
 
 
 def test_one_process_at_a_time_per_meeting(home):
@@ -210,3 +222,19 @@ def test_doctor_passes_a_model_not_yet_installed_from_local_packages(home):
     assert checks["whisper model"]["state"] == "warn" and "voicebot models install base" == \
         checks["whisper model"]["fix"]
     assert checks["mail server"]["state"] == "warn" and str(home / "outbox") in checks["mail server"]["detail"]
+
+
+def test_with_an_invite_list_only_enrolled_invitees_are_candidate_voices():
+    from voicebot.pipeline import voice_candidates
+    from voicebot.schema import Person
+
+    people = [{"name": n, "email": e} for n, e in (("Alice", "alice@example.org"), ("Bob", None),
+                                                    ("Carol Dupont", None), ("Dan", "dan@example.org"),
+                                                    ("Bob Stone", None))]
+    invitees = [Person("Alice Martin", "ALICE@example.org"), Person("Bob Martin", "bob@example.org"),
+                Person("Carol", None)]
+    names = [p["name"] for p in voice_candidates(people, invitees)]
+    # Alice by email, Bob as the short form of Bob Martin, Carol Dupont as the long form of Carol;
+    # Dan is enrolled but not invited; Bob Stone is another Bob
+    assert names == ["Alice", "Bob", "Carol Dupont"]
+    assert voice_candidates(people, []) == people  # no invite list: everyone enrolled

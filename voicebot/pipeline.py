@@ -179,12 +179,32 @@ def speakers(job: Job) -> str:
     naming: dict = {"labels": {}, "present": [], "unnamed": {}}
     if turns:
         with open_archive(job.settings) as db:
-            people = db.list_people()
+            people = voice_candidates(db.list_people(), job.meeting.invitees)
         naming = diarization.name_speakers(job.audio, turns, people, threshold=job.settings.diarize.match_threshold)
         transcript = diarization.relabel(diarization.assign_words(transcript, turns), naming)
     atomic_write(job.path(recordings.SPEAKERS), schema.dumps(naming))
     atomic_write(job.path(recordings.TRANSCRIPT), schema.dumps(transcript))
     return f"{len(naming['present'])} named, {len(naming['unnamed'])} unnamed"
+
+
+def voice_candidates(people: list[dict], invitees: list[schema.Person]) -> list[dict]:
+    """Whom a voice may be: every enrolled person, or, when the meeting has an invite list, the enrolled
+    invitees only (same email, same name, or a short and a long form of it: "Bob" / "Bob Martin")."""
+    if not invitees:
+        return people
+    emails = {p.email.casefold() for p in invitees if p.email}
+    names = {" ".join(p.name.casefold().split()) for p in invitees if p.name.strip()}
+
+    def invited(person: dict) -> bool:
+        email = (person.get("email") or "").casefold()
+        name = " ".join((person.get("name") or "").casefold().split())
+        if email in emails or name in names:
+            return True
+        words = name.split()
+        return any(words and other.split()[0] == words[0] and 1 in (len(words), len(other.split()))
+                   for other in names)
+
+    return [person for person in people if invited(person)]
 
 
 def minutes(job: Job) -> str:

@@ -118,9 +118,12 @@ def process(
 
     On a meeting id, --title, --invite, --ics and --language update the meeting and redo what they change
     (the minutes, or everything for a new language)."""
-    from voicebot import invites, pipeline, recordings
+    from voicebot import invites, pipeline, record, recordings
 
     s = settings()
+    for recovered in record.recover(s):  # a crash's leftovers first, so nothing waits unnoticed
+        err_console.print(f"recovered the unfinished recording {recovered.id} "
+                          f"(`voicebot process {recovered.id}` or `voicebot resume` processes it)", highlight=False)
     invitation = invites.collect(invite, ics) if (invite or ics) else None
     language = language.strip().lower() or None
     path = Path(source).expanduser()
