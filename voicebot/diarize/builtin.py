@@ -188,6 +188,13 @@ def embed_scales(source: AudioSource, mask: np.ndarray, p: Params, encoder, wind
     tail = np.zeros(0, dtype=np.float32)  # 240 samples of context so frames straddle blocks
     total_speech = int(mask.sum())
     for block in source.blocks():
+        first, last = offset // HOP, (offset + len(block)) // HOP + 2
+        if not mask[first:min(last, len(mask))].any():  # no speech frame centred in this block: nothing to embed
+            offset += len(block)
+            tail = np.concatenate([tail, block])[-240:]
+            if progress:
+                progress("embeddings", offset / SAMPLE_RATE, 0.0)
+            continue
         data = np.concatenate([tail, block])
         first_frame = (offset - len(tail)) // HOP  # frame index of data[0]
         feats = encoder.features(data)
