@@ -115,7 +115,7 @@ def speak(text: str, voice: Voice, workdir: Path) -> np.ndarray:
     raw, wav = workdir / "raw.wav", workdir / "16k.wav"
     subprocess.run(["espeak-ng", "-v", voice.name, "-p", str(voice.pitch), "-s", str(voice.speed),
                     "-w", str(raw), text], check=True)
-    subprocess.run(["sox", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(wav)], check=True)
+    subprocess.run(["sox", "-R", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(wav)], check=True)
     audio, rate = sf.read(wav, dtype="float32")
     assert rate == RATE
     loud = np.flatnonzero(np.abs(audio) > 0.01)
