@@ -152,7 +152,8 @@ def test_audio_answers_range_requests(http):
     assert whole.status_code == 200 and whole.content == data
     assert whole.headers["content-type"] == "audio/flac" and whole.headers["accept-ranges"] == "bytes"
     samples, rate = soundfile.read(io.BytesIO(whole.content))
-    assert rate == 16000 and abs(len(samples) / rate - 83.66) < 0.5
+    duration = json.loads((SAMPLES / "meeting-en.transcript.json").read_text())["duration"]
+    assert rate == 16000 and abs(len(samples) / rate - duration) < 0.01
     part = http.get(f"/meetings/{EN_ID}/audio", headers={"Range": "bytes=1000-1999"})
     assert part.status_code == 206 and part.content == data[1000:2000]
     assert part.headers["content-range"] == f"bytes 1000-1999/{len(data)}"
@@ -271,7 +272,9 @@ def test_the_same_pages_over_postgresql(tmp_path, postgres_url):
         assert login(http).status_code == 303
         assert [m["id"] for m in http.get("/api/meetings").json()] == [EN_ID, FR_ID, HOSTILE_ID]
         assert http.get("/api/status").json()["stats"]["meetings_total"] == 3
-        page = http.get(f"/meetings/{EN_ID}", params={"t": "56.6"}).text
+        segments = json.loads((SAMPLES / "meeting-en.transcript.json").read_text())["segments"]
+        said = next(seg["start"] for seg in segments if "signed contract" in seg["text"])
+        page = http.get(f"/meetings/{EN_ID}", params={"t": f"{said + 0.5:.1f}"}).text
         assert "signed contract" in re.search(r'class="line current".*?</li>', page, re.S).group(0)
         hits = http.get("/api/search", params={"q": "Blue Cloud", "speaker": "bob"}).json()
         assert hits and {h["speaker"] for h in hits} == {"Bob"}
