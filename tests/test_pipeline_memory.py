@@ -26,7 +26,9 @@ def test_vad_in_blocks_finds_the_same_speech_as_one_pass():
     audio = np.concatenate([sample, sample, sample])  # 252 s: blocks of 100 s cut it twice, inside speech
     whole = chunking.speech_regions(audio, block_seconds=1e9)
     blocked = chunking.speech_regions(audio, block_seconds=100)
-    assert len(whole) < len(blocked) <= len(whole) + 2  # a region crossing a block's end comes in two halves...
+    # a region crossing a block's end comes in two halves (the VAD's 28 s limit may then split the rest
+    # differently, so the count need not grow)...
+    assert {100 * 16000, 200 * 16000} <= {end for _, end in blocked} and len(blocked) <= len(whole) + 2
     assert np.array_equal(_mask(whole, len(audio)), _mask(blocked, len(audio)))  # ...covering the same speech
     chunks = chunking.pack(blocked)
     assert all(c.duration <= chunking.MAX_CHUNK_S for c in chunks)  # packed for Whisper as before
@@ -36,5 +38,6 @@ def test_vad_in_blocks_finds_the_same_speech_as_one_pass():
 
 def test_a_short_tail_block_is_not_lost():
     sample = load_audio(SAMPLES / "meeting-en.flac")
-    blocked = chunking.speech_regions(sample, block_seconds=83.9)  # the last block holds 0.1 s of silence
+    # a last block of 0.05 s (the end of the meeting's silence), too short for the VAD to read alone
+    blocked = chunking.speech_regions(sample, block_seconds=len(sample) / 16000 - 0.05)
     assert blocked == chunking.speech_regions(sample)

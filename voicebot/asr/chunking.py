@@ -70,11 +70,16 @@ def speech_regions(audio: np.ndarray, *, threshold: float = 0.5,
                          speech_pad_ms=800, max_speech_duration_s=MAX_CHUNK_S)
     block = int(block_seconds * SAMPLE_RATE)
     regions = []
-    for offset in range(0, len(audio), block):
-        piece = audio[offset:offset + block]
+    offset = 0
+    while offset < len(audio):
+        end = offset + block
+        if len(audio) - end < SAMPLE_RATE // 10:
+            end = len(audio)  # a tail too short for the VAD goes with the block before it, not lost
+        piece = audio[offset:end]
         if len(piece) >= SAMPLE_RATE // 10:
             regions += [(offset + r["start"], offset + min(r["end"], len(piece)))
                         for r in get_speech_timestamps(piece, options)]
+        offset = end
     return regions
 
 
