@@ -173,8 +173,22 @@ def _room_tone(rng: np.random.Generator, n: int, state: list[float]) -> np.ndarr
     return (out * (10 ** (ROOM_TONE_DB / 20) / np.sqrt((1 - alpha) / (1 + alpha)))).astype(np.float32)
 
 
+def _fingerprint(catalog) -> str:
+    """What the sources are (names, audio sizes, references): a cached recording built from other
+    sources (e.g. before samples/make_sample.py changed the sample's voices) is rebuilt."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for source in sorted(catalog, key=lambda s: s.name):
+        digest.update(f"{source.name}\0{source.audio.stat().st_size}\0".encode())
+        for reference in (source.rttm, source.stm):
+            digest.update(reference.read_bytes() if reference else b"-")
+    return digest.hexdigest()[:16]
+
+
 def build(seconds: float, *, seed: int = 12, cache: Path = CACHE) -> Built:
-    """The recording of about ``seconds``, built once and cached (audio.flac, reference.rttm/.stm, pieces.json)."""
+    """The recording of about ``seconds``, built once and cached (audio.flac, reference.rttm/.stm, pieces.json),
+    rebuilt when the recipe or the sources change."""
     import soundfile as sf
 
     from voicebot.audio import load_audio
@@ -183,12 +197,13 @@ def build(seconds: float, *, seed: int = 12, cache: Path = CACHE) -> Built:
     name = f"meeting-{int(seconds)}s-seed{seed}"
     directory = cache / name
     manifest = directory / "pieces.json"
+    catalog = {s.name: s for s in sources()}
+    fingerprint = _fingerprint(catalog.values())
     if manifest.is_file() and (directory / "audio.flac").is_file():
         data = json.loads(manifest.read_text(encoding="utf-8"))
-        if data.get("recipe") == RECIPE:
+        if data.get("recipe") == RECIPE and data.get("sources") == fingerprint:
             return Built(name, directory, data["duration"], [Piece(**p) for p in data["pieces"]], data["speakers"])
     directory.mkdir(parents=True, exist_ok=True)
-    catalog = {s.name: s for s in sources()}
     audio = {n: load_audio(s.audio) for n, s in catalog.items()}
     gains = {n: _speech_gain(a) for n, a in audio.items()}
     plan = _plan(seconds, {n: len(a) / SAMPLE_RATE for n, a in audio.items()}, seed)
@@ -223,8 +238,8 @@ def build(seconds: float, *, seed: int = 12, cache: Path = CACHE) -> Built:
     atomic_write(directory / "reference.stm", "\n".join(stm_lines) + "\n")
     speakers = len({line.split()[7] for line in rttm_lines})
     built = Built(name, directory, round(position / SAMPLE_RATE, 3), pieces, speakers)
-    atomic_write(manifest, json.dumps({"recipe": RECIPE, "seed": seed, "target_seconds": seconds,
-                                       "duration": built.duration, "speakers": speakers,
+    atomic_write(manifest, json.dumps({"recipe": RECIPE, "sources": fingerprint, "seed": seed,
+                                       "target_seconds": seconds, "duration": built.duration, "speakers": speakers,
                                        "pieces": [asdict(p) for p in pieces]}, indent=1, ensure_ascii=False))
     return built
 
