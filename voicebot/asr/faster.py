@@ -13,22 +13,50 @@ from voicebot.asr.engine import RawSegment, RawWord
 TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 
+def _model_class():
+    from faster_whisper import WhisperModel
+    from faster_whisper.audio import pad_or_trim
+
+    class ReusingEncoder(WhisperModel):
+        """A WhisperModel that encodes a chunk once for both language detection and transcription.
+
+        Detecting the language runs Whisper's encoder on the chunk, and ``transcribe`` then runs
+        it again on the same features: for a chunk of <= 30 s the encoder is a large part of the
+        work (most of it with greedy decoding). The last encoding is kept and returned when the
+        very same features come back (compared exactly, so a mismatch only costs time)."""
+
+        _last: tuple[np.ndarray, object] | None = None
+
+        def encode(self, features: np.ndarray):
+            if self._last is not None and self._last[0].shape == features.shape and np.array_equal(self._last[0], features):
+                return self._last[1]
+            output = super().encode(features)
+            self._last = (np.array(features, copy=True), output)
+            return output
+
+        def detect_chunk_language(self, audio: np.ndarray) -> tuple[str, float]:
+            features = self.feature_extractor(audio)
+            # the same slice transcribe() encodes for a chunk's first (and only) window
+            window = pad_or_trim(features[:, : min(self.feature_extractor.nb_max_frames, features.shape[-1] - 1)])
+            token, probability = self.model.detect_language(self.encode(window))[0][0]
+            return token[2:-2], float(probability)
+
+    return ReusingEncoder
+
+
 class FasterWhisperEngine:
     name = "faster-whisper"
 
     def __init__(self, model_dir: Path, model_name: str, *, compute_type: str = "int8", threads: int = 0):
-        from faster_whisper import WhisperModel
-
         self.model_name = model_name
-        self.model = WhisperModel(str(model_dir), device="cpu", compute_type=compute_type,
-                                  cpu_threads=threads or os.cpu_count() or 1)
+        self.model = _model_class()(str(model_dir), device="cpu", compute_type=compute_type,
+                                    cpu_threads=threads or os.cpu_count() or 1)
         self.multilingual = self.model.model.is_multilingual
 
     def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
         if not self.multilingual:
             return "en", 1.0
-        language, probability, _ = self.model.detect_language(audio=audio)
-        return language, float(probability)
+        return self.model.detect_chunk_language(audio)
 
     def transcribe_chunk(self, audio: np.ndarray, *, language: str, initial_prompt: str | None,
                          hotwords: str | None, beam_size: int) -> list[RawSegment]:
