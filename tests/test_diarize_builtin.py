@@ -85,6 +85,22 @@ def test_speech_mask_fills_short_gaps_and_drops_blips():
     assert start == 0 and abs(end * 0.01 - 23 * 0.032) < 0.02
 
 
+def test_frame_levels_and_a_speaker_made_of_silence_is_dropped():
+    # 2 s of a tone at -20 dBFS, 0.7 s of digital zero (a pause the VAD filled), 1 s of -50 dBFS hiss
+    rng = np.random.default_rng(0)
+    audio = np.concatenate([0.1 * np.sqrt(2) * np.sin(np.arange(32000) / 5), np.zeros(11200),
+                            10 ** (-50 / 20) * rng.standard_normal(16000)]).astype(np.float32)
+    levels = builtin.frame_levels(builtin.AudioSource(audio, block_seconds=0.5), 370)
+    assert np.allclose(levels[:200], -20, atol=0.2) and (levels[200:270] == -200).all()
+    assert np.allclose(np.median(levels[270:]), -50, atol=0.5)
+    turns = [Turn(0.0, 1.0, "SPEAKER_00"), Turn(1.0, 2.1, "SPEAKER_01"), Turn(2.1, 2.7, "SPEAKER_02"),
+             Turn(2.7, 3.7, "SPEAKER_03")]
+    # the pause's "speaker" goes; the quiet hiss stays (a soft voice is not silence); numbers stay contiguous
+    assert builtin.drop_silent_speakers(turns, levels, builtin.Params()) == [
+        Turn(0.0, 1.0, "SPEAKER_00"), Turn(1.0, 2.1, "SPEAKER_01"), Turn(2.7, 3.7, "SPEAKER_02")]
+    assert builtin.drop_silent_speakers(turns[:2], levels, builtin.Params()) == turns[:2]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name, bound", [("en/pyannote-sample", 25.0), ("fr/tcof-3spk", 25.0),
                                          ("ami/ami-dev00", 28.0)])

@@ -83,6 +83,8 @@ class Params:
     fine_switch_penalty: float = 0.6  # Viterbi cost of a change between short windows
     snap_reach: float = 0.25  # s; a speaker change moves to the quietest point this close to it...
     snap_below: float = 0.5  # ...when the VAD probability dips below this there (a breath, a pause)
+    silent_speaker_db: float = -60.0  # dBFS; a "speaker" this quiet at the median of its turns is the
+    # silence between turns (digital zero in a pause the VAD filled), not a voice
     max_points: int = 1500  # clustering input bound
     encoder: str = "resemblyzer"
 
@@ -456,6 +458,35 @@ def snap_changes(turns: list[Turn], probs: np.ndarray, p: Params) -> list[Turn]:
     return out
 
 
+def frame_levels(source: AudioSource, n_frames: int) -> np.ndarray:
+    """RMS level of each 10 ms frame in dBFS (-200 for digital zero), one pass over the audio."""
+    levels = np.full(n_frames, -200.0, dtype=np.float32)
+    offset = 0  # frames before this block (blocks hold a whole number of frames, but the last)
+    for block in source.blocks():
+        usable = len(block) // HOP * HOP
+        power = np.square(block[:usable], dtype=np.float32).reshape(-1, HOP).mean(axis=1)
+        part = 10 * np.log10(np.maximum(power, 1e-20))
+        end = min(offset + len(part), n_frames)
+        levels[offset:end] = part[:end - offset]
+        offset += len(part)
+    return levels
+
+
+def drop_silent_speakers(turns: list[Turn], levels: np.ndarray, p: Params) -> list[Turn]:
+    """Remove the "speakers" whose turns are silence at their median level (see ``silent_speaker_db``)
+    and number the others again in order of first appearance."""
+    frames: dict[str, list[np.ndarray]] = {}
+    for t in turns:
+        frames.setdefault(t.speaker, []).append(levels[int(round(t.start / FRAME)):int(round(t.end / FRAME))])
+    silent = {speaker for speaker, parts in frames.items()
+              if np.median(np.concatenate(parts)) < p.silent_speaker_db}
+    if not silent:
+        return turns
+    kept = [t for t in turns if t.speaker not in silent]
+    order = {speaker: i for i, speaker in enumerate(dict.fromkeys(t.speaker for t in kept))}
+    return [Turn(t.start, t.end, f"SPEAKER_{order[t.speaker]:02d}") for t in kept]
+
+
 # --- the engine -----------------------------------------------------------------
 
 
@@ -492,4 +523,5 @@ def diarize(audio, *, num_speakers: int | None = None, min_speakers: int | None 
         labels, centres = fine_labels, fine_centres
     if progress:
         progress("clustering", len(mask) * FRAME, 0.0)
-    return snap_changes(frames_to_turns(mask, centres, labels), probs, p)
+    turns = snap_changes(frames_to_turns(mask, centres, labels), probs, p)
+    return drop_silent_speakers(turns, frame_levels(source, n_frames), p)
