@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -41,8 +42,14 @@ def test_the_demo_runs_the_sample_meeting_with_no_configuration(tmp_path, models
     out = result.stdout
     assert out.count("Enrolled ") == 4 and "Enrolled David <david@example.org>" in out
     assert "# Website launch weekly meeting" in out and "## Decisions" in out and "Blue Cloud" in out
-    assert "Subject: Minutes: Website launch weekly meeting" in out
-    assert "Subject: You missed Website launch weekly meeting" in out  # David was invited and absent
+    # the enrolled voices name the three people heard; David, invited and enrolled, is not heard
+    assert "**Present:** Alice, Bob, Carol" in out and "**Absent:** David" in out
+    assert "| Bob | Send the signed contract to Blue Cloud | Tue 17 Mar 2026 |" in out
+    assert "sent to: alice@example.org, bob@example.org, carol@example.org" in out
+    assert "'you missed it' version sent to: david@example.org" in out
+    mailed = dict(re.findall(r"^To: (.+)\n +Subject: (Minutes|You missed)\b", out, re.M))
+    assert mailed == {"Alice <alice@example.org>": "Minutes", "Bob <bob@example.org>": "Minutes",
+                      "Carol <carol@example.org>": "Minutes", "David <david@example.org>": "You missed"}, out
     assert "[Blue Cloud]" in out  # the search found what was said
     emails = sorted(p.name for p in (demo_home / "outbox" / "new").iterdir())
     assert len(emails) == 4 and "old.eml" not in emails

@@ -19,6 +19,7 @@ from __future__ import annotations
 import calendar
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -151,32 +152,35 @@ def test_recorded_meeting_reaches_every_mailbox_and_the_archive(recorded):
     minutes = schema.Minutes.from_dict(schema.read_json(recorded.directory / recordings.MINUTES_JSON))
     day = date.fromisoformat(recordings.load_meeting(recorded.directory).date)  # recorded today, not on the .ics date
     assert (minutes.title, minutes.date, minutes.language) == ("Website launch weekly meeting", day.isoformat(), "en")
-    # The sample's Alice and Bob voices are too close for the speaker encoder (voiceprint cosine 0.965):
-    # diarization hears them as one speaker, named Alice or Bob from one recording to the next. What is
-    # asserted here does not depend on which.
-    assert "Carol" in minutes.present and {"Alice", "Bob"} & set(minutes.present) and "David" in minutes.absent
+    # the three voices heard are told apart and named from their enrolled voiceprints; David's is not heard
+    # (in order of first appearance: Bob's one-second "Good morning Alice" may go to Alice's turn)
+    naming = schema.read_json(recorded.directory / recordings.SPEAKERS)
+    assert sorted(naming["present"]) == ["Alice", "Bob", "Carol"] and not naming["unnamed"], naming
+    assert sorted(minutes.present) == ["Alice", "Bob", "Carol"] and minutes.absent == ["David"]
     decisions = " ".join(d.text for d in minutes.decisions).lower()
-    assert "7th of april" in decisions and "blue cloud" in decisions
+    assert re.search(r"\b7th (of|on) april\b", decisions) and "blue cloud" in decisions, decisions  # "of" or a misheard "on"
     tasks = {(a.owner, a.task.lower(), a.due) for a in minutes.action_items}
     month_end = day.replace(day=calendar.monthrange(day.year, day.month)[1])
     assert ("Carol", "update the test plan", month_end.isoformat()) in tasks  # "by the end of the month"
-    tomorrow = (day + timedelta(days=1)).isoformat()
-    assert {(owner, tomorrow) for owner, task, due in tasks if task == "call david"} & {("Alice", tomorrow),
-                                                                                         ("Bob", tomorrow)}
+    tuesday = day + timedelta(days=(1 - day.weekday()) % 7 or 7)  # "before next Tuesday": the first one after
+    assert ("Bob", "send the signed contract to blue cloud", tuesday.isoformat()) in tasks
+    assert ("Alice", "call david", (day + timedelta(days=1)).isoformat()) in tasks  # "tomorrow"
 
     mailboxes = received_by(recorded.smtp)
     assert sorted(mailboxes) == sorted(PEOPLE.values())  # one message each, no more
     assert all(len(messages) == 1 for messages in mailboxes.values()), mailboxes
     kind = {rcpt: messages[0]["X-Voicebot-Kind"] for rcpt, messages in mailboxes.items()}
-    assert kind["carol@example.org"] == "attendee" and kind["david@example.org"] == "absentee"
-    assert {name for name, address in PEOPLE.items() if kind[address] == "attendee"} == set(minutes.present)
+    assert kind == {"alice@example.org": "attendee", "bob@example.org": "attendee", "carol@example.org": "attendee",
+                    "david@example.org": "absentee"}  # David alone gets the "you missed it" version
     assert mailboxes["carol@example.org"][0]["Subject"].startswith("Minutes: Website launch weekly meeting")
     assert mailboxes["david@example.org"][0]["Subject"].startswith("You missed Website launch weekly meeting")
     assert mailboxes["carol@example.org"][0].get_body(("plain",)).get_content() != \
         mailboxes["david@example.org"][0].get_body(("plain",)).get_content()
-    sent = [line for line in recorded.out.splitlines() if line.startswith("sent to: ")]
-    assert sent and "carol@example.org" in sent[0]
-    assert "david@example.org" in recorded.out.split("'you missed it' version sent to: ")[1]
+    said = {line.split(": ", 1)[0]: line.split(": ", 1)[1] for line in recorded.out.splitlines() if ": " in line}
+    attendees = [address for name, address in PEOPLE.items() if name != "David"]
+    assert all(address in said["sent to"] for address in attendees) and "david@" not in said["sent to"], said
+    missed = said["'you missed it' version sent to"]
+    assert "david@example.org" in missed and not any(address in missed for address in attendees), said
 
     found = voicebot(recorded.env, "search", "blue cloud")
     assert found.returncode == 0 and recorded.meeting_id in found.stdout and "[Blue Cloud]" in found.stdout, found
