@@ -32,7 +32,7 @@ from pathlib import Path
 
 from bench.scoring import ROOT
 
-BENCHMARKS = ("pipeline", "asr", "diarization", "minutes", "mail", "search")  # the longest first
+BENCHMARKS = ("pipeline", "asr", "diarization", "minutes", "mail", "search", "web")  # the longest first
 DEFAULT_OUT = ROOT / "bench" / "results"
 
 

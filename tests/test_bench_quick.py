@@ -90,3 +90,12 @@ def test_headline_states_each_claim_with_its_peer(report):
     assert any(c.startswith("Whole pipeline") for c in rows)
     assert any(c.startswith("Minutes") for c in rows)
     assert any(c.startswith("Archive search") for c in rows)
+
+
+def test_web_times_each_page_over_http_and_the_same_work_without_it(report):
+    web = report[1]["sections"]["web"]
+    (meeting,) = web["meetings"]
+    for request in ("meeting page", "transcript json", "search", "audio seek"):
+        assert meeting[request]["http"]["median_ms"] > 0 and meeting[request]["library"]["median_ms"] >= 0, request
+    assert web["dashboard"]["http"]["p95_ms"] >= web["dashboard"]["http"]["median_ms"] > 0
+    assert web["login"]["http"]["median_ms"] > 0  # argon2id: slow by design, and measured
