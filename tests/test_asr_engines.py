@@ -80,6 +80,20 @@ def test_a_meeting_that_switches_language_keeps_both(settings, engines, corpus):
     assert transcript.language == "en"  # the most spoken
 
 
+def test_a_chunk_holding_english_then_french_is_cut_in_two(settings, engines, corpus):
+    """20 s of English and 6.7 s of French fit in one 28 s chunk; detected as a whole (French, 0.82) the
+    English part came out empty. The chunk is cut between its pieces and each half keeps its language."""
+    french = load_audio(corpus / "fr" / "leopard-fr.flac")
+    english = load_audio(corpus / "en" / "pyannote-sample.flac")[: 20 * SAMPLE_RATE]
+    mixed = np.concatenate([english, np.zeros(2 * SAMPLE_RATE, dtype=np.float32), french])
+    assert len(asr.chunking.pack(asr.chunking.speech_regions(mixed))) == 1
+    transcript = asr.transcribe(mixed, settings, engine=engines["faster-whisper"])
+    by_language = {lang: " ".join(s.text for s in transcript.segments if s.language == lang) for lang in ("fr", "en")}
+    assert "jersey" in by_language["en"].lower() and "chicago" in by_language["en"].lower(), by_language
+    assert "consulat" in by_language["fr"].lower(), by_language
+    assert all(s.end <= 22.5 for s in transcript.segments if s.language == "en")
+
+
 @pytest.mark.parametrize("kind", ["silence", "white", "pink", "hum"])
 def test_no_text_over_silence_or_noise(kind, settings, engines):
     rng = np.random.default_rng(7)

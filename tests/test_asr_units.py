@@ -111,3 +111,11 @@ def test_bad_settings_are_named(tmp_path, monkeypatch):
     (tmp_path / "voicebot.toml").write_text("[asr\n")
     with pytest.raises(UserError, match="not valid TOML"):
         load_settings({})
+
+
+def test_a_chunk_is_halved_between_its_pieces_nearest_the_middle():
+    chunk = chunking.Chunk([(0, 16000), (20000, 52000), (60000, 70000), (80000, 90000)])  # 1 s, 2 s, 0.625 s, 0.625 s
+    first, second = chunk.halves()
+    assert first.pieces == [(0, 16000), (20000, 52000)] and second.pieces == [(60000, 70000), (80000, 90000)]
+    first, second = chunking.Chunk([(0, 100), (200, 300)]).halves()
+    assert (first.pieces, second.pieces) == ([(0, 100)], [(200, 300)])

@@ -4,7 +4,8 @@ Whisper invents text over silence and noise; feeding it only what Silero VAD
 calls speech is the first guard. Speech regions are packed, in order, into
 chunks no longer than Whisper's 30 s window; each chunk remembers where its
 pieces sit in the recording, so times map back exactly. A chunk is also the
-unit of language detection, of progress and of checkpoints.
+unit of language detection (split in two when it seems to hold two languages),
+of progress and of checkpoints.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ class Chunk:
 
     def audio(self, recording: np.ndarray) -> np.ndarray:
         return np.concatenate([recording[s:e] for s, e in self.pieces])
+
+    def halves(self) -> tuple[Chunk, Chunk]:
+        """Two chunks, cut at the boundary between pieces nearest the middle of the speech (two pieces at least)."""
+        ends = np.cumsum([end - start for start, end in self.pieces])[:-1]
+        cut = int(np.argmin(np.abs(ends - self.samples / 2))) + 1
+        return Chunk(self.pieces[:cut]), Chunk(self.pieces[cut:])
 
     def to_recording_time(self, t: float, *, is_end: bool = False) -> float:
         """A time inside the chunk's audio -> the time in the recording."""
