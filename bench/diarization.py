@@ -60,8 +60,8 @@ def _annotation(turns):
 def naive(audio: np.ndarray, threshold: float = 0.25):
     """silero-vad timestamps + Resemblyzer 1.5 s windows (0.75 s hop) + AHC (cosine, average)."""
     import torch
-    from sklearn.cluster import AgglomerativeClustering
     from silero_vad import get_speech_timestamps
+    from sklearn.cluster import AgglomerativeClustering
 
     from voicebot.diarize.builtin import _load_vad
     from voicebot.diarize.encoders import get_encoder
@@ -271,7 +271,7 @@ def _markdown(title: str, results: dict, missing: str | None) -> str:
         lines.append(f"| **{engine}** | **total** | **{res['der_full']}** | | | | **{res['der_forgiving']}** | "
                      f"mean abs. error {res['speaker_count_error']} | {res['rtf']} |")
     if missing:
-        lines.append(f"| pyannote | - | not run: weights absent | | | | | | |")
+        lines.append("| pyannote | - | not run: weights absent | | | | | | |")
     return "\n".join(lines)
 
 

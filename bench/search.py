@@ -155,7 +155,7 @@ class Generator:
         self.projects = _names(self.rng, 2500, syllables, (2, 3))
         self.clients = [f"{n} {self.rng.choice(['SA', 'SAS', 'Ltd', 'GmbH', 'Inc', 'Group', 'Labs'])}"
                         for n in _names(self.rng, 1500, syllables, (2, 3))]
-        self.people = [f"{f} {l}" for f, l in zip(self.rng.sample(FIRST, len(FIRST)), self.rng.choices(LAST, k=len(FIRST)))]
+        self.people = [f"{first} {last}" for first, last in zip(self.rng.sample(FIRST, len(FIRST)), self.rng.choices(LAST, k=len(FIRST)))]
         self.lang = {
             "fr": (FR_TEMPLATES, FR_NOUNS, FR_VERBS, FR_ADJ, FR_DAYS),
             "en": (EN_TEMPLATES, EN_NOUNS, EN_VERBS, EN_ADJ, EN_DAYS),

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
-
 from archive_samples import PLANNING_EN, WEEKLY_FR, minutes_for, store_meeting
 from conftest import run_cli
+from typer.testing import CliRunner
+
 from voicebot import recordings, schema
 from voicebot.archive import open_archive
 from voicebot.cli import app

@@ -7,6 +7,7 @@ import threading
 from collections import Counter
 
 from archive_samples import make_meeting, make_transcript
+
 from voicebot.archive import open_archive
 
 SEGMENTS = 40

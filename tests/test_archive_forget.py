@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from archive_samples import WEEKLY_FR, message, minutes_for, store_meeting
+
 from voicebot import recordings, schema
 from voicebot.archive import FORGOTTEN, open_archive
 from voicebot.errors import UserError

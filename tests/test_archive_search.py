@@ -7,8 +7,8 @@ import random
 from datetime import date, datetime, timezone
 
 import pytest
-
 from archive_samples import PLANNING_EN, WEEKLY_FR, store_meeting
+
 from voicebot.archive import open_archive
 from voicebot.archive.query import Term, parse, to_fts5, tokenize
 

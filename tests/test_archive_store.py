@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
-
 from archive_samples import PLANNING_EN, WEEKLY_FR, message, minutes_for, store_meeting
+
 from voicebot import schema
 from voicebot.archive import OutboxMessage, open_archive
 from voicebot.errors import UserError

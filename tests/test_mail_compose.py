@@ -17,8 +17,8 @@ from voicebot import schema
 from voicebot.config import Settings
 from voicebot.errors import UserError
 from voicebot.mail import addresses, ics
-from voicebot.mail.messages import compose_alert_drafts, compose_minutes
 from voicebot.mail.i18n import STRINGS, Words
+from voicebot.mail.messages import compose_alert_drafts, compose_minutes
 from voicebot.mail.redact import redact
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

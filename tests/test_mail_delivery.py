@@ -16,16 +16,16 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
-import ssl
 from dataclasses import dataclass
 from email import policy
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli
+
 from voicebot import schema
 from voicebot.archive import open_archive
 from voicebot.config import load_settings

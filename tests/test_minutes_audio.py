@@ -6,13 +6,12 @@ nothing else."""
 from __future__ import annotations
 
 import pytest
+from minutes_helpers import SAMPLES, sample
 
 from voicebot import schema
 from voicebot.config import load_settings
 from voicebot.minutes import draft
 from voicebot.minutes.score import label_from_reference, score
-
-from minutes_helpers import SAMPLES, sample
 
 pytestmark = pytest.mark.slow
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import shutil
 
-from voicebot import recordings, schema
-
 from conftest import run_cli
 from minutes_helpers import SAMPLES, sample
+
+from voicebot import recordings, schema
 
 
 def test_minutes_of_a_transcript_file(home, tmp_path):

@@ -11,14 +11,13 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from minutes_helpers import sample
 
 from voicebot.config import Settings
 from voicebot.minutes import draft
 from voicebot.minutes.people import gather
 from voicebot.minutes.score import score
 from voicebot.minutes.text import sentences
-
-from minutes_helpers import sample
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -7,16 +7,14 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from minutes_helpers import SAMPLES, sample
 
 from voicebot import schema
 from voicebot.config import Settings
-from voicebot.minutes import draft, render_markdown
+from voicebot.minutes import draft, render_markdown, support
+from voicebot.minutes.people import gather
 from voicebot.minutes.score import score
 from voicebot.minutes.text import sentences
-from voicebot.minutes import support
-from voicebot.minutes.people import gather
-
-from minutes_helpers import SAMPLES, sample
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])

@@ -10,13 +10,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from minutes_helpers import sample
 
 from voicebot.config import Settings
 from voicebot.minutes import draft, support
 from voicebot.minutes.people import gather
 from voicebot.minutes.text import sentences
-
-from minutes_helpers import sample
 
 MODEL = "gemma-3-270m-q4_k_m.gguf"
 

@@ -29,10 +29,10 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-
 from pulse import PulseServer
 from record_helpers import wait_for_event
 from test_mail_delivery import SmtpServer, free_port
+
 from voicebot import pipeline, recordings, schema
 from voicebot.archive import open_archive
 from voicebot.config import load_settings

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
 from conftest import run_cli
 from record_helpers import make_recording
 from test_mail_delivery import SmtpServer
+
 from voicebot import pipeline, recordings, schema
 from voicebot.archive import open_archive
 from voicebot.audio import load_audio
@@ -62,6 +62,7 @@ def test_resume_finishes_every_meeting_and_one_failure_does_not_stop_the_others(
         assert _states(settings, transcribing)["transcribe"] == ("running", 1)
 
         known = _ids(settings)
+        looping = None  # the meeting created by the first attempt, resumed by the second
         for attempt in (1, 2):  # killed in diarization every time it is tried
             result = run_cli("process", str(wav) if attempt == 1 else looping, env={"VOICEBOT_TEST_CRASH_AFTER": "diarize"})
             assert result.returncode == -signal.SIGKILL, result.stderr

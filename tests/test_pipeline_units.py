@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
 from conftest import run_cli
+
 from voicebot import pipeline, recordings
 from voicebot.archive import open_archive
 from voicebot.audio import load_audio

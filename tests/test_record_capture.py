@@ -14,8 +14,8 @@ import time
 import numpy as np
 import pytest
 import soundfile as sf
-
 from record_helpers import follow, noise_file, wait_for_event
+
 from voicebot import recordings
 from voicebot.record.control import read_events
 
@@ -277,6 +277,7 @@ def test_library_record_stops_on_its_event_and_reports_status(home, pulse, tmp_p
 
 def test_record_first_repairs_what_a_crash_left(home, pulse):
     from record_helpers import make_recording, noise
+
     from voicebot.config import load_settings
 
     crashed = make_recording(load_settings(), noise(RATE, seed=27), finish=False)

@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
 from record_helpers import follow, make_recording, noise, noise_file, resize_disk, small_disk, wait_for_event
+
 from voicebot import recordings
 from voicebot.config import load_settings
 from voicebot.record import recover

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
 from conftest import run_cli
 from record_helpers import make_recording, noise
+
 from voicebot import recordings, schema
 from voicebot.config import load_settings
 from voicebot.errors import UserError

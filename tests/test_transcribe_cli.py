@@ -8,7 +8,6 @@ import shutil
 import subprocess
 
 import pytest
-
 from conftest import run_cli
 
 LEOPARD_WORDS = {"consulat", "conservateur", "eaux", "forêts"}

@@ -13,9 +13,7 @@ import re
 from datetime import datetime
 
 import pytest
-
-from web_helpers import (EN_ID, FR_ID, HOSTILE_ID, SAMPLES, UNNAMED, app_client, csrf_of, login, settings_of,
-                         web_home, web_template)  # noqa: F401
+from web_helpers import EN_ID, FR_ID, HOSTILE_ID, SAMPLES, UNNAMED, app_client, csrf_of, login, settings_of
 
 
 @pytest.fixture

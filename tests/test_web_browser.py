@@ -12,8 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from web_helpers import EN_ID, PASSWORD, SAMPLES, UNNAMED, USER, Server, settings_of, web_home, web_template  # noqa: F401
+from web_helpers import EN_ID, PASSWORD, SAMPLES, UNNAMED, USER, Server, settings_of
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -7,9 +7,9 @@ import socket
 
 import httpx
 import pytest
+from web_helpers import EN_ID, USER, Server, clean_env, client, login
 
 from tests.conftest import run_cli
-from web_helpers import EN_ID, USER, Server, clean_env, client, login, web_home, web_template  # noqa: F401
 
 
 def test_users_add_list_remove(home):

@@ -14,9 +14,21 @@ import time
 
 import pytest
 from starlette.routing import Mount
-
-from web_helpers import (EN_ID, FR_ID, HOSTILE_ID, HOSTILE_SPEAKER, HOSTILE_TEXT, HOSTILE_TITLE, PASSWORD, UNNAMED,
-                         USER, app_client, csrf_of, login, settings_of, web_home, web_template)  # noqa: F401
+from web_helpers import (
+    EN_ID,
+    FR_ID,
+    HOSTILE_ID,
+    HOSTILE_SPEAKER,
+    HOSTILE_TEXT,
+    HOSTILE_TITLE,
+    PASSWORD,
+    UNNAMED,
+    USER,
+    app_client,
+    csrf_of,
+    login,
+    settings_of,
+)
 
 PUBLIC = {("GET", "/login"), ("HEAD", "/login"), ("POST", "/login"), ("GET", "/static/login.css"),
           ("HEAD", "/static/login.css")}

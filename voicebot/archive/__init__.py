@@ -7,7 +7,8 @@ SQLite (``<home>/voicebot.db``) or PostgreSQL (``VOICEBOT_DATABASE_URL``).
         hits = db.search('"plan de charge" budget*', since="2026-01-01")
 """
 
-from voicebot.archive.query import Query, parse as parse_query
+from voicebot.archive.query import Query
+from voicebot.archive.query import parse as parse_query
 from voicebot.archive.store import (
     FORGOTTEN,
     Archive,

@@ -22,7 +22,6 @@ from typing import Any, Iterable, Iterator, Sequence
 from voicebot.archive.query import Query, to_fts5
 from voicebot.errors import UserError
 
-
 _SEARCH_COLUMNS = ("s.id AS segment_id, s.meeting_id, s.start_time, s.end_time, s.speaker, s.text, "
                    "m.title, m.started_at")
 
@@ -303,8 +302,8 @@ class SQLiteBackend(Backend):
             if sqlite3.complete_statement(statement):
                 self.conn.execute(statement)
                 statement = ""
-        if statement.strip() and not all(l.strip().startswith("--") or not l.strip()
-                                         for l in statement.splitlines()):
+        if statement.strip() and not all(s.strip().startswith("--") or not s.strip()
+                                         for s in statement.splitlines()):
             raise RuntimeError(f"incomplete SQL at the end of a migration: {statement[:80]!r}")
 
     def search_rows(self, query, filters, limit):

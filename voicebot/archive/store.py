@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from voicebot import recordings, schema
 from voicebot.archive import erase
-from voicebot.archive.erase import fold
 from voicebot.archive.backends import Backend, Filters, PostgresBackend, SQLiteBackend
+from voicebot.archive.erase import fold
 from voicebot.archive.query import Query, Term, parse, tokenize
 from voicebot.archive.snippets import highlight
 from voicebot.config import Settings

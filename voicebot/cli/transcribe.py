@@ -22,8 +22,8 @@ def transcribe(
 ) -> None:
     """Transcribe an audio file (Whisper; silence and noise are skipped, languages detected per chunk)."""
     from voicebot import formats
-    from voicebot.asr import transcribe as run
     from voicebot.asr import load_engine
+    from voicebot.asr import transcribe as run
     from voicebot.audio import SAMPLE_RATE, load_audio
     from voicebot.errors import UserError
 

@@ -55,8 +55,10 @@ def draft(transcript: schema.Transcript, settings: Settings, *, meeting: schema.
           speakers: dict | None = None, engine: str | None = None, title: str | None = None,
           date: str | None = None) -> schema.Minutes:
     """Minutes of a meeting from its transcript (and, when known, the meeting and the speaker naming)."""
-    from voicebot.minutes import extractive, people as people_mod
-    from voicebot.minutes.text import content_words, sentences as split
+    from voicebot.minutes import extractive
+    from voicebot.minutes import people as people_mod
+    from voicebot.minutes.text import content_words
+    from voicebot.minutes.text import sentences as split
 
     engine = (engine or settings.minutes.engine or "extractive").strip().lower()
     if engine not in ENGINES:

@@ -28,7 +28,6 @@ from functools import lru_cache
 
 from voicebot.minutes.text import fold_same_length
 
-
 _UNITS_EN = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
              "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
 _ORD_EN = ["", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
@@ -196,9 +195,9 @@ def _resolve(kind: str, match: re.Match, base: date) -> date | None:
         return _end_of_month(date(year, month, 1))
     if kind == "weekday":
         if match.re.pattern.startswith(r"\b(?:(next"):
-            qualifier, name, suffix = match.group(1), match.group(2), match.group(3) or ""
+            name, suffix = match.group(2), match.group(3) or ""
         else:
-            qualifier, name, suffix = None, match.group(1), match.group(2) or ""
+            name, suffix = match.group(1), match.group(2) or ""
         weekday = WEEKDAYS[name]
         if "week" in suffix or "semaine" in suffix or "huit" in suffix:
             monday_next = base + timedelta(days=7 - base.weekday())
