@@ -18,6 +18,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SAMPLES="$ROOT/samples"
 VOICEBOT=${VOICEBOT:-$ROOT/.venv/bin/voicebot}
 [ -x "$VOICEBOT" ] || VOICEBOT=voicebot
+# A relative path would break once we change folder below: make it absolute now.
+case "$VOICEBOT" in */*) VOICEBOT="$(cd "$(dirname "$VOICEBOT")" && pwd)/$(basename "$VOICEBOT")" ;; esac
 DEMO_HOME=${DEMO_HOME:-$ROOT/demo-home}
 
 # No configuration: no settings file, no VOICEBOT_* variables (an SMTP server or a database set in your
