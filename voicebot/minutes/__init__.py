@@ -4,12 +4,15 @@
     minutes = draft(transcript, settings, meeting=meeting, speakers=speakers)
     text = render_markdown(minutes)
 
-Engines: ``extractive`` (default: offline, deterministic, no model),
-``transformers`` (a local model: a Hugging Face directory or a .gguf file) and
-``openai`` (any OpenAI-compatible /v1/chat/completions endpoint). Whatever the
-engine, every decision and action item carries its source span and passes the
-support check (voicebot.minutes.support); what a model proposes that the
-transcript does not support is left out and the extractive engine fills in.
+Engines: ``auto`` (the default: ``llama`` when a local model is installed,
+else ``extractive``), ``llama`` (a GGUF model run in-process by llama.cpp,
+grounded in the transcript: voicebot.minutes.grounded), ``extractive``
+(offline, deterministic, no model), ``openai`` (any OpenAI-compatible
+/v1/chat/completions endpoint) and ``transformers`` (a Hugging Face directory
+or a .gguf file through PyTorch). Whatever the engine, every decision and
+action item carries its source span and passes the support check
+(voicebot.minutes.support); what a model proposes that the transcript does not
+support is left out and the extractive engine fills in.
 """
 
 from __future__ import annotations
@@ -22,9 +25,14 @@ from voicebot import recordings, schema
 from voicebot.config import Settings
 from voicebot.errors import UserError
 from voicebot.fsutil import atomic_write
+from voicebot.llm import runtime
+from voicebot.minutes import extractive, llm
+from voicebot.minutes import people as people_mod
 from voicebot.minutes.render import note, render_markdown, summary_paragraph
+from voicebot.minutes.text import content_words
+from voicebot.minutes.text import sentences as split
 
-ENGINES = ("extractive", "transformers", "openai")
+ENGINES = ("auto", "llama", "extractive", "openai", "transformers")
 
 __all__ = ["ENGINES", "draft", "render_markdown", "draft_meeting", "write_minutes", "load_inputs"]
 
@@ -55,15 +63,14 @@ def draft(transcript: schema.Transcript, settings: Settings, *, meeting: schema.
           speakers: dict | None = None, engine: str | None = None, title: str | None = None,
           date: str | None = None) -> schema.Minutes:
     """Minutes of a meeting from its transcript (and, when known, the meeting and the speaker naming)."""
-    from voicebot.minutes import extractive
-    from voicebot.minutes import people as people_mod
-    from voicebot.minutes.text import content_words
-    from voicebot.minutes.text import sentences as split
 
-    engine = (engine or settings.minutes.engine or "extractive").strip().lower()
+    engine = (engine or settings.minutes.engine or "auto").strip().lower()
     if engine not in ENGINES:
         raise UserError(f"unknown minutes engine {engine!r}; choose one of: {', '.join(ENGINES)}")
     language = _language(transcript, meeting)
+    no_model = engine == "auto" and not runtime.installed(settings)
+    if engine == "auto":
+        engine = "extractive" if no_model else "llama"
     base = _meeting_date(date, transcript, meeting)
     notes: list[str] = []
     if base is None:
@@ -90,21 +97,22 @@ def draft(transcript: schema.Transcript, settings: Settings, *, meeting: schema.
     found = extractive.extract(sents, people, base, minutes.duration)
     minutes.key_points = found.key_points
     if engine == "extractive":
-        from voicebot.minutes.llm import supported
-
-        result = supported(found, sents, people, base)
-        notes.append(note(language, "extractive"))
+        result = llm.supported(found, sents, people, base)
+        notes.append(note(language, "no_model" if no_model else "extractive"))
+    elif engine == "llama":
+        result = llm.run_local(settings, sents, people, base, language, minutes.title, found)
     else:
-        from voicebot.minutes import llm
-
         result = llm.run(engine, settings, sents, people, base, language, minutes.title, found)
+    if engine != "extractive":
         minutes.engine = result.engine
         notes.extend(result.notes)
+        if result.key_points:
+            minutes.key_points = result.key_points
     minutes.decisions = result.decisions
     minutes.action_items = result.action_items
     minutes.open_questions = result.open_questions
     minutes.next_meeting = result.next_meeting
-    minutes.summary = summary_paragraph(minutes)
+    minutes.summary = result.summary or summary_paragraph(minutes)
     minutes.notes = notes
     return minutes
 

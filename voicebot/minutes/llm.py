@@ -1,6 +1,8 @@
-"""What the model engines share: the prompt, chunking a long transcript,
-reading the model's JSON, checking every item against the transcript, and
-filling what was rejected from the extractive engine.
+"""What the model engines share: checking every item against the transcript and
+filling what was rejected from the extractive engine; for the local llama.cpp
+model, the grounded draft (voicebot.minutes.grounded); for the openai and
+transformers engines, their prompt, chunking a long transcript and reading
+the model's JSON.
 
 A model never has the last word: an item it proposes is kept only if the
 support check (voicebot.minutes.support) finds it in its source span. Whatever
@@ -19,7 +21,9 @@ from typing import Callable
 from voicebot import schema
 from voicebot.config import Settings
 from voicebot.formats import clock
-from voicebot.minutes import support
+from voicebot.llm import runtime
+from voicebot.minutes import grounded, openai_engine, support, transformers_engine
+from voicebot.minutes.engine import EngineUnavailable
 from voicebot.minutes.extractive import Extracted
 from voicebot.minutes.people import People
 from voicebot.minutes.render import long_date, note
@@ -28,8 +32,6 @@ from voicebot.minutes.text import Sentence, spans_overlap, word_overlap
 CHARS_PER_TOKEN = 3.5  # a conservative estimate for French and English text
 
 
-class EngineUnavailable(Exception):
-    """The model cannot be used (not configured, not found, endpoint down, unusable answer)."""
 
 
 @dataclass
@@ -41,6 +43,8 @@ class Result:
     engine: str = "extractive"
     notes: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)  # why each rejected item was rejected (for logs and tests)
+    summary: str = ""  # a model's summary paragraph ("" = the minutes' own, counting the items)
+    key_points: list[schema.KeyPoint] = field(default_factory=list)  # a model's notes, linked to their moments
 
 
 def supported(found: Extracted, sentences: list[Sentence], people: People, base: date) -> Result:
@@ -281,8 +285,36 @@ def run(engine: str, settings: Settings, sentences: list[Sentence], people: Peop
 
 
 def _generator(engine: str, settings: Settings) -> tuple[str, Callable[[list[dict]], str]]:
-    if engine == "openai":
-        from voicebot.minutes.openai_engine import generator
-    else:
-        from voicebot.minutes.transformers_engine import generator
-    return generator(settings)
+    return (openai_engine if engine == "openai" else transformers_engine).generator(settings)
+
+
+def run_local(settings: Settings, sentences: list[Sentence], people: People, base: date, language: str,
+              title: str, found: Extracted) -> Result:
+    """Minutes items, summary and key points from the local llama.cpp model (voicebot.minutes.grounded),
+    checked and filled from the extractive engine; never raises for a model problem."""
+    fallback = supported(found, sentences, people, base)
+    label = settings.llm.model
+    try:
+        model = runtime.open_model(settings)
+    except EngineUnavailable as exc:
+        fallback.notes = [note(language, "model_failed", model=label, reason=str(exc))]
+        return fallback
+    label = model.name
+    drafted = grounded.draft(model, settings, sentences, people, base, language, title, found)
+    if drafted.windows_done == 0:
+        fallback.notes = [note(language, "model_failed", model=label, reason=drafted.stopped or "no answer")]
+        return fallback
+    g = drafted.grounded
+    proposed = Proposed(decisions=g.decisions, action_items=g.action_items, open_questions=g.open_questions,
+                        rejected=g.rejected)
+    result, kept, rejected = review(proposed, fallback, sentences, people, base)
+    covered = len(result.decisions) + len(result.action_items) + len(result.open_questions)
+    result.engine = "llama" if covered == kept else "llama+extractive"
+    result.summary, result.key_points = drafted.summary, g.notes
+    result.notes = [note(language, "model_used", model=label)]
+    if drafted.stopped:
+        result.notes.append(note(language, "model_partial", model=label, done=drafted.windows_done,
+                                 total=drafted.windows_total, reason=drafted.stopped))
+    if rejected:
+        result.notes.append(note(language, "model_rejected", count=rejected))
+    return result

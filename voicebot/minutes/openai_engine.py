@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Callable
 
 from voicebot.config import Settings
-from voicebot.minutes.llm import EngineUnavailable
+from voicebot.minutes.engine import EngineUnavailable
 
 
 def endpoint(url: str) -> str:

@@ -49,6 +49,10 @@ NOTES = {
                           "were left out; the rule-based extraction filled in.",
         "model_failed": "The language model {model} could not be used ({reason}); these minutes come from the "
                         "rule-based extraction.",
+        "model_partial": "The language model {model} stopped after part {done} of {total} ({reason}); the rest "
+                         "comes from the rule-based extraction.",
+        "no_model": "No local language model is installed, so these minutes come from the rule-based extraction "
+                    "(`voicebot models install minutes` installs one).",
     },
     "fr": {
         "nothing_said": "Rien n'a été dit dans cet enregistrement : il n'y a rien à rapporter.",
@@ -63,6 +67,10 @@ NOTES = {
                           "transcription et ont été écartés ; l'extraction automatique a complété.",
         "model_failed": "Le modèle de langue {model} n'a pas pu être utilisé ({reason}) ; ce compte rendu vient de "
                         "l'extraction automatique.",
+        "model_partial": "Le modèle de langue {model} s'est arrêté après la partie {done} sur {total} ({reason}) ; "
+                         "la suite vient de l'extraction automatique.",
+        "no_model": "Aucun modèle de langue local n'est installé : ce compte rendu vient de l'extraction "
+                    "automatique (`voicebot models install minutes` en installe un).",
     },
 }
 

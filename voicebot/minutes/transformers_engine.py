@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from voicebot.config import Settings
-from voicebot.minutes.llm import EngineUnavailable
+from voicebot.minutes.engine import EngineUnavailable
 
 
 def model_path(settings: Settings) -> Path:

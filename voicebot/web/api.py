@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from voicebot import schema
 from voicebot.speakers import Renamed
 from voicebot.web import views
-from voicebot.web.app import get_db
+from voicebot.web.deps import get_db
 
 router = APIRouter(prefix="/api", tags=["api"])
 files = APIRouter(tags=["files"])

@@ -10,26 +10,22 @@ everything else (no interactive docs page: it would load scripts from a CDN).
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-import jinja2
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.templating import Jinja2Templates
 
-from voicebot import __version__, formats
+from voicebot import __version__
 from voicebot.config import Settings
 from voicebot.errors import UserError
-from voicebot.web import views
+from voicebot.web import api, pages, views
 from voicebot.web.auth import LoginLimiter, Users, load_secret
+from voicebot.web.deps import HERE, page, templates
 from voicebot.web.guard import Guard
-
-HERE = Path(__file__).resolve().parent
 
 DESCRIPTION = """The meeting archive of a voicebot server: meetings, minutes, transcripts, search, status.
 
@@ -37,33 +33,6 @@ Every route needs a login: either the session cookie of a browser logged in at /
 POST also sends the session's CSRF token in the `X-CSRF-Token` header; `GET /api/session` gives it),
 or an API token from `voicebot users token NAME`, sent as `Authorization: Bearer <token>`.
 Times inside a recording are seconds; other times are ISO 8601."""
-
-
-def _templates() -> Jinja2Templates:
-    from voicebot.minutes import render
-
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(clock=formats.clock, when=views.when, duration=render.duration, moment=views.moment_param)
-    env.globals.update(labels=lambda language: render.LABELS[render.lang(language)], version=__version__,
-                       short_date=render.short_date, long_date=render.long_date)
-    return Jinja2Templates(env=env)
-
-
-def page(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200) -> HTMLResponse:
-    """A page rendered from a template, with the user, the CSRF token and one-time messages."""
-    session = request.state.session
-    values = {"user": request.state.user, "csrf_token": session.csrf_token, "flashes": session.pop_flashes(),
-              "path": request.url.path, **(context or {})}
-    return request.app.state.templates.TemplateResponse(request, name, values, status_code=status)
-
-
-def get_db(request: Request) -> Iterator[Any]:
-    """The archive, opened for one request (a FastAPI dependency)."""
-    from voicebot.archive import open_archive
-
-    with open_archive(request.app.state.settings) as db:
-        yield db
 
 
 def _wants_json(request: Request) -> bool:
@@ -78,14 +47,12 @@ def _error(request: Request, status: int, message: str) -> Any:
 
 def create_app(settings: Settings) -> FastAPI:
     """The web application for these settings (archive, recordings, login secret)."""
-    from voicebot.web import api, pages
-
     users = Users(settings, load_secret(settings))
     app = FastAPI(title="voicebot", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None,
                   swagger_ui_oauth2_redirect_url=None, openapi_url="/api/openapi.json")
     app.state.settings = settings
     app.state.users = users
-    app.state.templates = _templates()
+    app.state.templates = templates()
     app.state.login_limits = {"user": LoginLimiter(limit=5), "address": LoginLimiter(limit=20)}
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)

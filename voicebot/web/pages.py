@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse
 from voicebot import formats
 from voicebot.errors import UserError
 from voicebot.web import views
-from voicebot.web.app import get_db, page
+from voicebot.web.deps import get_db, page
 from voicebot.web.guard import safe_next
 
 router = APIRouter(include_in_schema=False)

@@ -1,0 +1,292 @@
+"""Minutes drafted by a language model, grounded in the transcript.
+
+The model reads, the transcript decides:
+
+1. Select: the model reads at most ``llm.prompt_budget`` tokens of the meeting, whatever its length:
+   every sentence when the meeting is short; otherwise the most telling ones (content words the
+   meeting keeps coming back to, numbers, dates, the sentences the rules found items in), in time
+   order. This bounds the time a 1-hour meeting costs on a laptop CPU.
+2. Map: the selection goes to the model in windows of numbered lines. For each window it writes
+   notes (who discussed what, what came out of it) and proposes decisions, tasks and open questions,
+   each pointing at the line that says it. The answer is constrained to a JSON schema, so it parses.
+3. Ground: a proposal is kept only if its line exists and the support check finds its words there.
+   The owner and the due date of a task are never the model's: they come from the transcript (the
+   rules' reading of that moment: who committed or was asked, which date expression resolves to
+   what). Anything rejected is counted in the notes, never shown as fact.
+4. Reduce: the windows' notes become one summary paragraph; the notes themselves become the key
+   points, each linked to its moment.
+
+If the model is missing, broken or too slow, the extractive engine's result stands (or fills what
+the model did not reach before its deadline) and the minutes say so.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+
+from voicebot import schema
+from voicebot.config import Settings
+from voicebot.formats import clock
+from voicebot.llm.runtime import Deadline, LLMUnavailable, LocalModel
+from voicebot.minutes import dates, support
+from voicebot.minutes.extractive import Extracted
+from voicebot.minutes.people import People
+from voicebot.minutes.text import Sentence, content_words, fold_same_length, spans_overlap, stem
+
+CHARS_PER_TOKEN = 3.5  # French and English text through Qwen's tokenizer: about 3.5-4.5 characters a token
+WINDOW_TOKENS = 1400  # transcript tokens per map call (with the prompt and answer, well inside a 4k context)
+MAP_ANSWER_TOKENS = 420
+REDUCE_ANSWER_TOKENS = 320
+MAX_ITEMS = 4  # per window and kind: a 1.5B model pads long lists with noise
+
+_LANGUAGE = {"fr": "French", "en": "English"}
+
+MAP_SYSTEM = """You take the minutes of a meeting from a part of its transcript. Each line is: [number] speaker: words.
+Answer in JSON with:
+- "notes": 2 to 4 sentences in {language}, in the third person, naming the speakers, saying what they discussed, presented or proposed in this part and what came out of it.
+- "decisions": what the group agreed on or settled here, each with the number of the line that says it.
+- "actions": tasks that someone will do after the meeting, each with the number of the line that says it.
+- "questions": questions that were left open, each with the number of its line.
+Use only what the lines say. Use empty lists when there is nothing of a kind; small talk, jokes and thinking aloud are neither decisions nor tasks."""
+
+MAP_USER = """Meeting: {title}
+Part {part} of {parts} ({start} to {end}):
+{lines}"""
+
+REDUCE_SYSTEM = """You write the summary of a meeting from the notes taken on its successive parts.
+Write one paragraph of 4 to 7 sentences in {language}, in the third person: what the meeting was about, the main points each participant discussed or presented, and what was decided. No title, no list, no introduction like "Here is"; only what the notes say."""
+
+REDUCE_USER = """Meeting: {title}
+Notes, part by part:
+{notes}"""
+
+
+def _item(text_key: str) -> dict:
+    return {"type": "array", "maxItems": MAX_ITEMS, "items": {
+        "type": "object", "properties": {"line": {"type": "integer"}, text_key: {"type": "string"}},
+        "required": ["line", text_key]}}
+
+
+MAP_SCHEMA = {"type": "object", "properties": {
+    "notes": {"type": "string"}, "decisions": _item("text"), "actions": _item("task"), "questions": _item("text")},
+    "required": ["notes", "decisions", "actions", "questions"]}
+
+
+def estimate_tokens(text: str) -> int:
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+def line(s: Sentence, number: int) -> str:
+    return f"[{number}] {s.speaker or '?'}: {s.text}"
+
+
+# --- 1. selection ----------------------------------------------------------------------------------------
+
+_CUE = re.compile(r"\b(?:decid|agree|settl|final|will|'ll|need|must|should|deadline|budget|price|cost|plan|"
+                  r"next|action|task|question|problem|issue|propos|suggest|recommend|conclu|summar|"
+                  r"decid|d'accord|valid|on\s+part|il\s+faut|doit|devr|va\s|vais|prochain|budget|prix|cout|"
+                  r"probleme|question|propos|conclu|resum)", re.IGNORECASE)
+
+
+def select(sentences: list[Sentence], budget: int, keep: set[int]) -> list[Sentence]:
+    """The sentences the model reads: all of them when they fit ``budget`` tokens, else the most telling."""
+    if sum(estimate_tokens(line(s, 999)) for s in sentences) <= budget:
+        return list(sentences)
+    useful = [s for s in sentences if len(content_words(s.text)) >= 2 or s.index in keep]
+    stems_of = {s.index: {stem(w) for w in content_words(s.text)} for s in useful}
+    frequency = Counter(w for ws in stems_of.values() for w in ws)
+
+    def score(s: Sentence) -> float:
+        words = stems_of[s.index]
+        topical = sum(math.log(frequency[w]) for w in words if frequency[w] > 1)
+        cue = 2.0 if _CUE.search(fold_same_length(s.text)) else 0.0
+        number = 1.0 if re.search(r"\d", s.text) else 0.0
+        return (topical + cue + number) / math.sqrt(max(4, len(s.text.split())))
+
+    chosen: set[int] = set()
+    spent = 0
+    for s in sorted(useful, key=lambda s: (s.index not in keep, -score(s))):
+        cost = estimate_tokens(line(s, 999))
+        if spent + cost > budget:
+            continue
+        chosen.add(s.index)
+        spent += cost
+    return [s for s in useful if s.index in chosen]
+
+
+def windows(selected: list[Sentence], size: int = WINDOW_TOKENS) -> list[list[Sentence]]:
+    """Consecutive pieces of about ``size`` tokens; the last one not much smaller than the others."""
+    total = sum(estimate_tokens(line(s, 999)) for s in selected)
+    count = max(1, math.ceil(total / size))
+    target = total / count
+    out: list[list[Sentence]] = [[]]
+    spent = 0.0
+    for s in selected:
+        cost = estimate_tokens(line(s, 999))
+        if out[-1] and spent + cost > target * 1.1 and len(out) < count:
+            out.append([])
+            spent = 0.0
+        out[-1].append(s)
+        spent += cost
+    return [w for w in out if w]
+
+
+# --- 3. grounding -------------------------------------------------------------------------------------------
+
+@dataclass
+class Grounded:
+    decisions: list[schema.Decision] = field(default_factory=list)
+    action_items: list[schema.ActionItem] = field(default_factory=list)
+    open_questions: list[schema.Question] = field(default_factory=list)
+    notes: list[schema.KeyPoint] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+
+
+_REQUEST = re.compile(r"\b(?:can|could|would|will)\s+you\b|\bplease\b|\btu\s+(?:peux|pourrais|vas)\b|"
+                      r"\bvous\s+(?:pouvez|pourriez)\b|\bpeux[- ]tu\b|\bpourrais[- ]tu\b|\bpouvez[- ]vous\b")
+_COMMIT = re.compile(r"\b(?:i(?:'ll|\s+will|\s+can|\s+am\s+going\s+to|'m\s+going\s+to|'m\s+gonna)|"
+                     r"je\s+(?:vais|peux|m'en\s+occupe|m'occupe|prends|ferai|m'en\s+charge)|j'(?:enverrai|irai))\b")
+_ACCEPT = re.compile(r"^\W*(?:yes|yeah|sure|ok(?:ay)?|of\s+course|no\s+problem|will\s+do|fine|oui|d'accord|ok|"
+                     r"pas\s+de\s+(?:souci|probleme)|entendu|bien\s+sur|ca\s+marche)\b|" + _COMMIT.pattern)
+
+
+def _owner_and_due(index: int, sentences: list[Sentence], people: People, base: date,
+                   rules: list[schema.ActionItem]) -> tuple[str | None, str | None, float, float]:
+    """Who does the task said at sentence ``index`` and by when, read from the transcript there."""
+    s = sentences[index]
+    for item in rules:  # the rules' reading of this moment, when they found a task there
+        if spans_overlap(item.source_start, item.source_end, s.start, s.end, slack=0.0):
+            return item.owner, item.due, min(item.source_start, s.start), max(item.source_end, s.end)
+    folded = fold_same_length(s.text)
+    owner = None
+    end = s.end
+    speaker = people.canonical(s.speaker) if s.speaker else None
+    named = [people.canonical(n) for n, _, _ in people.mentions(s.text) if not people.same(n, speaker)]
+    reply = sentences[index + 1] if index + 1 < len(sentences) else None
+    if _REQUEST.search(folded) and named:
+        owner = named[0]
+    elif _COMMIT.search(folded):
+        owner = speaker
+    elif (reply is not None and reply.speaker and reply.speaker != s.speaker and reply.start - s.end < 15
+          and _ACCEPT.search(fold_same_length(reply.text))):
+        owner = people.canonical(reply.speaker)
+        end = reply.end
+    elif len(named) == 1:
+        owner = named[0]
+    found = dates.find_dates(s.text, base)
+    if not found and end > s.end and reply is not None:
+        found = dates.find_dates(reply.text, base)
+    due = found[0].value.isoformat() if found else None
+    return owner, due, s.start, end
+
+
+def ground(answer: dict, window: list[Sentence], sentences: list[Sentence], people: People, base: date,
+           rules: Extracted, out: Grounded) -> None:
+    """Keep the proposals of one map answer that the transcript supports; note the others."""
+    position = {s.index: i for i, s in enumerate(sentences)}
+
+    def at(item: object, key: str) -> tuple[Sentence, str] | None:
+        if not isinstance(item, dict):
+            out.rejected.append("an entry is not an object")
+            return None
+        number, text = item.get("line"), " ".join(str(item.get(key) or "").split())
+        if not isinstance(number, int) or not 1 <= number <= len(window) or not text:
+            out.rejected.append(f"{text[:60]!r}: no valid line")
+            return None
+        return window[number - 1], text
+
+    for item in answer.get("decisions") or []:
+        found = at(item, "text")
+        if found is None:
+            continue
+        s, text = found
+        problem = support.check_decision(text, s.start, s.end, sentences)
+        if problem:
+            out.rejected.append(f"decision {text!r}: {problem}")
+        elif not any(spans_overlap(d.source_start, d.source_end, s.start, s.end, 0.0) for d in out.decisions):
+            out.decisions.append(schema.Decision(_sentence_case(text), s.start, s.end, speaker=s.speaker))
+    for item in answer.get("actions") or []:
+        found = at(item, "task")
+        if found is None:
+            continue
+        s, text = found
+        owner, due, start, end = _owner_and_due(position[s.index], sentences, people, base, rules.action_items)
+        problem = support.check_action(owner, text, due, start, end, sentences, people, base)
+        if problem:
+            out.rejected.append(f"action {text!r}: {problem}")
+        elif not any(spans_overlap(a.source_start, a.source_end, s.start, s.end, 0.0) for a in out.action_items):
+            out.action_items.append(schema.ActionItem(owner=owner, task=_sentence_case(text), due=due,
+                                                      source_start=start, source_end=end,
+                                                      owner_email=people.email(owner)))
+    for item in answer.get("questions") or []:
+        found = at(item, "text")
+        if found is None:
+            continue
+        s, text = found
+        problem = support.check_question(text, s.start, s.end, sentences)
+        if problem:
+            out.rejected.append(f"question {text!r}: {problem}")
+        elif not any(spans_overlap(q.source_start, q.source_end, s.start, s.end, 0.0) for q in out.open_questions):
+            out.open_questions.append(schema.Question(_sentence_case(text), s.start, s.end))
+
+
+def _sentence_case(text: str) -> str:
+    text = text.strip().rstrip(";,")
+    return text[:1].upper() + text[1:]
+
+
+# --- the run --------------------------------------------------------------------------------------------------
+
+@dataclass
+class Drafted:
+    summary: str
+    grounded: Grounded
+    windows_done: int
+    windows_total: int
+    stopped: str | None = None  # why the model stopped before the end, when it did
+
+
+def draft(model: LocalModel, settings: Settings, sentences: list[Sentence], people: People, base: date,
+          language: str, title: str, rules: Extracted) -> Drafted:
+    """Map the selected transcript through the model, ground what it proposes, reduce the notes."""
+    deadline = Deadline.after(settings.llm.timeout)
+    rule_lines = {s.index for s in sentences for item in (*rules.decisions, *rules.action_items)
+                  if spans_overlap(item.source_start, item.source_end, s.start, s.end, 0.0)}
+    parts = windows(select(sentences, settings.llm.prompt_budget, rule_lines))
+    result = Grounded()
+    system = MAP_SYSTEM.replace("{language}", _LANGUAGE.get(language, "English"))
+    done = 0
+    stopped = None
+    for number, window in enumerate(parts, 1):
+        lines = "\n".join(line(s, i) for i, s in enumerate(window, 1))
+        messages = [{"role": "system", "content": system},
+                    {"role": "user", "content": MAP_USER.format(title=title, part=number, parts=len(parts),
+                                                                start=clock(window[0].start),
+                                                                end=clock(window[-1].end), lines=lines)}]
+        try:
+            answer = model.chat_json(messages, MAP_SCHEMA, max_tokens=MAP_ANSWER_TOKENS, deadline=deadline)
+        except LLMUnavailable as exc:
+            stopped = str(exc)
+            break
+        done += 1
+        ground(answer, window, sentences, people, base, rules, result)
+        notes = " ".join(str(answer.get("notes") or "").split())
+        if notes:
+            result.notes.append(schema.KeyPoint(notes, window[0].start, window[-1].end))
+    summary = ""
+    if result.notes and stopped is None:
+        messages = [{"role": "system", "content": REDUCE_SYSTEM.replace("{language}",
+                                                                         _LANGUAGE.get(language, "English"))},
+                    {"role": "user", "content": REDUCE_USER.format(
+                        title=title, notes="\n".join(f"- {k.text}" for k in result.notes))}]
+        try:
+            summary = " ".join(model.chat(messages, max_tokens=REDUCE_ANSWER_TOKENS, deadline=deadline).split())
+        except LLMUnavailable as exc:
+            stopped = str(exc)
+    if not summary and result.notes:
+        summary = " ".join(k.text for k in result.notes)
+    return Drafted(summary, result, done, len(parts), stopped)

@@ -1,0 +1,43 @@
+"""What every route of the web app needs, in one module the routes import (so that app.py, which
+assembles them, is imported by nobody): the page renderer and the archive dependency."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from starlette.templating import Jinja2Templates
+
+from voicebot import __version__, formats
+from voicebot.archive import open_archive
+from voicebot.minutes import render
+from voicebot.web import views
+
+HERE = Path(__file__).resolve().parent
+
+
+def templates() -> Jinja2Templates:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(clock=formats.clock, when=views.when, duration=render.duration, moment=views.moment_param)
+    env.globals.update(labels=lambda language: render.LABELS[render.lang(language)], version=__version__,
+                       short_date=render.short_date, long_date=render.long_date)
+    return Jinja2Templates(env=env)
+
+
+def page(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200) -> HTMLResponse:
+    """A page rendered from a template, with the user, the CSRF token and one-time messages."""
+    session = request.state.session
+    values = {"user": request.state.user, "csrf_token": session.csrf_token, "flashes": session.pop_flashes(),
+              "path": request.url.path, **(context or {})}
+    return request.app.state.templates.TemplateResponse(request, name, values, status_code=status)
+
+
+def get_db(request: Request) -> Iterator[Any]:
+    """The archive, opened for one request (a FastAPI dependency)."""
+    with open_archive(request.app.state.settings) as db:
+        yield db
