@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import time
 from datetime import datetime
@@ -36,6 +37,23 @@ from voicebot.minutes.text import fold, sentences
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
+
+DEFAULT_ENGINES = ("extractive",)
+ENGINES_ENV = "BENCH_MINUTES_ENGINES"  # what `python -m bench` runs the minutes benchmarks with
+
+
+def parse_engines(text: str) -> list[str]:
+    """'extractive, llama' -> ['extractive', 'llama'] (names as voicebot.minutes.draft takes them)."""
+    names = list(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
+    if not names:
+        raise argparse.ArgumentTypeError("give at least one engine, e.g. extractive,llama")
+    return names
+
+
+def engines_from(env=os.environ) -> list[str]:
+    """The engines to run: $BENCH_MINUTES_ENGINES, else the extractive one."""
+    return parse_engines(env.get(ENGINES_ENV) or ",".join(DEFAULT_ENGINES))
+
 
 _PEER_DECISION = ("decided", "agreed", "decision", "decide", "d'accord", "valide")
 _PEER_ACTION = ("will ", "'ll ", "can you", "could you", "need to", "needs to", "tu peux", "je vais", "il faut",
