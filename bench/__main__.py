@@ -127,6 +127,13 @@ def _rouge(mean: dict) -> str:
     return " / ".join("-" if mean.get(k) is None else f"{mean[k]:.3f}" for k in ("rouge1", "rouge2", "rougeL"))
 
 
+def _pr_pair(pooled: dict) -> str:
+    if not pooled:
+        return "-"
+    d, a = pooled["decisions"], pooled["actions"]
+    return f"D {d['precision']:.2f} / {d['recall']:.2f}, A {a['precision']:.2f} / {a['recall']:.2f}"
+
+
 def headline(sections: dict) -> list[dict]:
     """One row per claim: what was measured, the peer or target, and whether it holds (None: not measured)."""
     rows: list[dict] = []
@@ -182,6 +189,18 @@ def headline(sections: dict) -> list[dict]:
                      "ours": f"{o['precision']:.2f} / {o['recall']:.2f}", "peer": f"{p['precision']:.2f} / {p['recall']:.2f}",
                      "figure": "", "met": o["recall"] >= p["recall"] and o["precision"] >= p["precision"],
                      "input": "sample meetings (en, fr)"})
+    scripted = _get(sections, "minutes", "scripted", default={})
+    for engine, data in scripted.get("engines", {}).items():
+        if engine == "keywords":
+            continue
+        peer = _get(scripted, "engines", "keywords", "pooled", default={})
+        rows.append({"claim": f"Minutes ({engine}) on scripted meetings: decisions P / R, actions P / R "
+                              "(owner and due date right)",
+                     "ours": f"not run: {data['error']}" if "error" in data else _pr_pair(data["pooled"]["punctuated"]),
+                     "peer": f"keywords {_pr_pair(peer.get('punctuated', {}))}",
+                     "figure": "" if "error" in data else
+                     f"unpunctuated: {_pr_pair(data['pooled']['unpunctuated'])}",
+                     "met": None, "input": f"{len(scripted.get('meetings', []))} scripted meetings (fr, en)"})
     qmsum = _get(sections, "qmsum", "engines", default={})
     if qmsum:
         lead = qmsum.get("lead150", {}).get("mean", {})
