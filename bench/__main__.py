@@ -32,7 +32,7 @@ from pathlib import Path
 
 from bench.scoring import ROOT
 
-BENCHMARKS = ("pipeline", "asr", "diarization", "minutes", "mail", "search", "web")  # the longest first
+BENCHMARKS = ("pipeline", "asr", "diarization", "minutes", "qmsum", "mail", "search", "web")  # the longest first
 DEFAULT_OUT = ROOT / "bench" / "results"
 
 
@@ -123,6 +123,17 @@ def _get(data: dict, *keys, default=None):
     return data
 
 
+def _rouge(mean: dict) -> str:
+    return " / ".join("-" if mean.get(k) is None else f"{mean[k]:.3f}" for k in ("rouge1", "rouge2", "rougeL"))
+
+
+def _pr_pair(pooled: dict) -> str:
+    if not pooled:
+        return "-"
+    d, a = pooled["decisions"], pooled["actions"]
+    return f"D {d['precision']:.2f} / {d['recall']:.2f}, A {a['precision']:.2f} / {a['recall']:.2f}"
+
+
 def headline(sections: dict) -> list[dict]:
     """One row per claim: what was measured, the peer or target, and whether it holds (None: not measured)."""
     rows: list[dict] = []
@@ -178,6 +189,31 @@ def headline(sections: dict) -> list[dict]:
                      "ours": f"{o['precision']:.2f} / {o['recall']:.2f}", "peer": f"{p['precision']:.2f} / {p['recall']:.2f}",
                      "figure": "", "met": o["recall"] >= p["recall"] and o["precision"] >= p["precision"],
                      "input": "sample meetings (en, fr)"})
+    scripted = _get(sections, "minutes", "scripted", default={})
+    for engine, data in scripted.get("engines", {}).items():
+        if engine == "keywords":
+            continue
+        peer = _get(scripted, "engines", "keywords", "pooled", default={})
+        rows.append({"claim": f"Minutes ({engine}) on scripted meetings: decisions P / R, actions P / R "
+                              "(owner and due date right)",
+                     "ours": f"not run: {data['error']}" if "error" in data else _pr_pair(data["pooled"]["punctuated"]),
+                     "peer": f"keywords {_pr_pair(peer.get('punctuated', {}))}",
+                     "figure": "" if "error" in data else
+                     f"unpunctuated: {_pr_pair(data['pooled']['unpunctuated'])}",
+                     "met": None, "input": f"{len(scripted.get('meetings', []))} scripted meetings (fr, en)"})
+    qmsum = _get(sections, "qmsum", "engines", default={})
+    if qmsum:
+        lead = qmsum.get("lead150", {}).get("mean", {})
+        for engine, data in qmsum.items():
+            if engine == "lead150":
+                continue
+            mean = data.get("mean") or {}
+            rows.append({"claim": f"Minutes summary ({engine}), ROUGE-1 / 2 / L against human summaries",
+                         "ours": f"not run: {data['error']}" if "error" in data else _rouge(mean),
+                         "peer": f"lead-150 {_rouge(lead)}",
+                         "figure": "" if "error" in data else f"{mean.get('seconds', 0):.2f} s / meeting, "
+                                                              f"peak {data.get('peak_rss_mb', 0):.0f} MiB",
+                         "met": None, "input": f"{len(sections['qmsum'].get('meetings', []))} QMSum meetings"})
     search = _get(sections, "search", "backends", "sqlite", default={})
     if search and "latency" in search:
         word = search["latency"].get("word", {})

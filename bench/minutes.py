@@ -1,5 +1,5 @@
-"""Minutes: precision and recall of the decisions and action items on the sample meetings,
-and the time to draft the minutes of a 1-hour meeting.
+"""Minutes: precision and recall of the decisions and action items on the sample meetings
+and on the scripted meetings, and the time to draft the minutes of a 1-hour meeting.
 
 Inputs: the sample meetings (samples/meeting-{en,fr}.transcript.json with their .ics and
 expected minutes), the same without punctuation (as some ASR output comes), and, in full
@@ -14,15 +14,25 @@ the first date dateparser's search_dates finds in it (RELATIVE_BASE = meeting da
 A drafted item matches an expected one as voicebot.minutes.score says (span overlap, owner
 and due date equal for actions, shared words for decisions). Figures only.
 
-    python -m bench.minutes [--quick]
+Scripted meetings (samples/scripted/, see its README: 12 meetings written by hand, French
+and English, with their expected minutes and the true speaker of each diarization label):
+for every engine given (``--engines extractive,llama``; default $BENCH_MINUTES_ENGINES or
+extractive) and for the keyword spotter, precision and recall of the decisions and of the
+action items apart, per meeting and pooled, on each meeting as written and on an
+unpunctuated lower-case copy (as Whisper sometimes gives); speakers are named from the
+truth map, so the figures measure the minutes, not the naming. Quick: every third meeting.
+
+    python -m bench.minutes [--quick] [--engines extractive,llama]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -37,26 +47,58 @@ from voicebot.minutes.text import fold, sentences
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 
+DEFAULT_ENGINES = ("extractive",)
+ENGINES_ENV = "BENCH_MINUTES_ENGINES"  # what `python -m bench` runs the minutes benchmarks with
+
+
+def parse_engines(text: str) -> list[str]:
+    """'extractive, llama' -> ['extractive', 'llama'] (names as voicebot.minutes.draft takes them)."""
+    names = list(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
+    if not names:
+        raise argparse.ArgumentTypeError("give at least one engine, e.g. extractive,llama")
+    return names
+
+
+def engines_from(env=os.environ) -> list[str]:
+    """The engines to run: $BENCH_MINUTES_ENGINES, else the extractive one."""
+    return parse_engines(env.get(ENGINES_ENV) or ",".join(DEFAULT_ENGINES))
+
+
+SCRIPTED = SAMPLES / "scripted"
+PEER = "keywords"  # the keyword spotter below, reported beside the engines
+VARIANTS = ("punctuated", "unpunctuated")
+KINDS = ("decisions", "actions")
+CHECKS = ("present_ok", "absent_ok", "next_meeting_ok")
+
 _PEER_DECISION = ("decided", "agreed", "decision", "decide", "d'accord", "valide")
 _PEER_ACTION = ("will ", "'ll ", "can you", "could you", "need to", "needs to", "tu peux", "je vais", "il faut",
                 "je m'en occupe", "i'll", "je vais")
 
 
-def _sample(lang: str) -> tuple[schema.Transcript, schema.Meeting, schema.Minutes]:
-    transcript = schema.Transcript.from_dict(schema.read_json(SAMPLES / f"meeting-{lang}.transcript.json"))
-    invitation = read_ics(SAMPLES / f"meeting-{lang}.ics")
-    meeting = schema.Meeting(id=f"sample-{lang}", title=invitation.title or "", started_at=invitation.start.isoformat(),
+def load_meeting(stem: Path) -> tuple[schema.Transcript, schema.Meeting, schema.Minutes, dict | None]:
+    """STEM.transcript.json, STEM.ics and STEM.expected.json; with the speakers.json that the expected
+    file's speaker map (label -> invitee, scripted meetings) amounts to, else None."""
+    transcript = schema.Transcript.from_dict(schema.read_json(stem.with_name(stem.name + ".transcript.json")))
+    invitation = read_ics(stem.with_name(stem.name + ".ics"))
+    meeting = schema.Meeting(id=stem.name, title=invitation.title or "", started_at=invitation.start.isoformat(),
                              invitees=invitation.people)
-    expected = schema.Minutes.from_dict(schema.read_json(SAMPLES / f"meeting-{lang}.expected.json"))
-    return transcript, meeting, expected
+    data = schema.read_json(stem.with_name(stem.name + ".expected.json"))
+    emails = {p.name: p.email for p in invitation.people}
+    speakers = {"labels": {label: {"name": name, "email": emails.get(name)} if name else None
+                           for label, name in data["speakers"].items()}} if "speakers" in data else None
+    return transcript, meeting, schema.Minutes.from_dict(data), speakers
 
 
-def peer(transcript: schema.Transcript, meeting: schema.Meeting) -> schema.Minutes:
+def _sample(lang: str) -> tuple[schema.Transcript, schema.Meeting, schema.Minutes]:
+    return load_meeting(SAMPLES / f"meeting-{lang}")[:3]
+
+
+def peer(transcript: schema.Transcript, meeting: schema.Meeting, speakers: dict | None = None) -> schema.Minutes:
     """The keyword spotter (see the module doc)."""
     from dateparser.search import search_dates
 
     base = datetime.fromisoformat(transcript.date or meeting.started_at[:10])
-    people = gather(transcript, meeting, None)
+    people = gather(transcript, meeting, speakers)
     minutes = schema.Minutes(title=transcript.title or "", date=base.date().isoformat(), duration=transcript.duration,
                              language=transcript.language)
     for s in sentences(transcript, people.name_of):
@@ -71,10 +113,12 @@ def peer(transcript: schema.Transcript, meeting: schema.Meeting) -> schema.Minut
     return minutes
 
 
-def _without_punctuation(transcript: schema.Transcript) -> schema.Transcript:
+def _without_punctuation(transcript: schema.Transcript, lower: bool = False) -> schema.Transcript:
+    """The transcript as Whisper sometimes gives it: no punctuation (and, with ``lower``, no capitals)."""
     copy = schema.Transcript.from_dict(transcript.to_dict())
     for seg in copy.segments:
-        seg.text = re.sub(r"[.,?!;:]", "", seg.text)
+        seg.text = " ".join(re.sub(r"[.,?!;:…«»\"]", " ", seg.text).split())
+        seg.text = seg.text.lower() if lower else seg.text
     return copy
 
 
@@ -107,7 +151,112 @@ def long_transcript(seconds: float) -> schema.Transcript:
                              date="2026-03-12", title="Long meeting")
 
 
-def run(quick: bool, out_dir: Path) -> dict:
+# --- the scripted meetings (samples/scripted): every engine, with and without punctuation ---------------
+
+
+def scripted_stems() -> list[Path]:
+    return sorted(p.with_name(p.name[:-len(".expected.json")]) for p in SCRIPTED.glob("*.expected.json"))
+
+
+def _pr(matched: int, drafted: int, expected: int) -> tuple[float, float]:
+    return (matched / drafted if drafted else 1.0, matched / expected if expected else 1.0)
+
+
+def by_kind(drafted: schema.Minutes, expected: schema.Minutes) -> dict[str, dict]:
+    """``score`` on the decisions alone and on the action items alone."""
+    return {"decisions": score(replace(drafted, action_items=[]), replace(expected, action_items=[])),
+            "actions": score(replace(drafted, decisions=[]), replace(expected, decisions=[]))}
+
+
+def scripted(engines: list[str], quick: bool = False) -> dict:
+    """Decisions and action items, precision and recall, per scripted meeting and pooled, per engine
+    and for the keyword peer, on each meeting as written and unpunctuated in lower case."""
+    settings = load_settings()
+    stems = scripted_stems()[::3] if quick else scripted_stems()
+    cases = []
+    for stem in stems:
+        transcript, meeting, expected, speakers = load_meeting(stem)
+        variants = {"punctuated": transcript, "unpunctuated": _without_punctuation(transcript, lower=True)}
+        cases.append((stem.name, variants, meeting, expected, speakers))
+    results: dict[str, dict] = {}
+    for engine in [*engines, PEER]:
+        rows = []
+        pooled = {v: {k: [0, 0, 0] for k in KINDS} for v in VARIANTS}  # matched, drafted, expected
+        checks = {v: {c: 0 for c in CHECKS} for v in VARIANTS}
+        errors = 0
+        for name, variants, meeting, expected, speakers in cases:
+            row: dict = {"meeting": name}
+            for variant, transcript in variants.items():
+                started = time.perf_counter()
+                try:
+                    drafted = (peer(transcript, meeting, speakers) if engine == PEER else
+                               draft(transcript, settings, meeting=meeting, speakers=speakers, engine=engine))
+                except Exception as exc:  # noqa: BLE001 (a bench reports what it could not run)
+                    row[variant] = {"error": f"{type(exc).__name__}: {exc}"}
+                    errors += 1
+                    continue
+                whole = score(drafted, expected)
+                cell = {"seconds": round(time.perf_counter() - started, 3), "engine_used": drafted.engine,
+                        **{c: whole[c] for c in CHECKS}}
+                for kind, result in by_kind(drafted, expected).items():
+                    cell[kind] = {k: result[k] for k in ("precision", "recall", "matched", "drafted", "expected",
+                                                         "missing", "extra")}
+                    for i, key in enumerate(("matched", "drafted", "expected")):
+                        pooled[variant][kind][i] += result[key]
+                for c in CHECKS:  # the keyword spotter says nothing of who came or of the next meeting
+                    checks[variant][c] = None if engine == PEER else checks[variant][c] + bool(whole[c])
+                row[variant] = cell
+            rows.append(row)
+        data: dict = {"meetings": rows, "pooled": {
+            v: {**{k: dict(zip(("precision", "recall"), _pr(*pooled[v][k])), matched=pooled[v][k][0],
+                          drafted=pooled[v][k][1], expected=pooled[v][k][2]) for k in KINDS},
+                **checks[v]} for v in VARIANTS}}
+        if errors == len(cases) * len(VARIANTS):
+            data = {"error": next(r[v]["error"] for r in rows for v in VARIANTS)}
+        results[engine] = data
+    return {"meetings": [c[0] for c in cases], "engines": results,
+            "mixed_language": [c[0] for c in cases if len(c[1]["punctuated"].languages) > 1]}
+
+
+def _fraction(cell: dict, kind: str) -> str:
+    if "error" in cell:
+        return "failed"
+    k = cell[kind]
+    return f"{k['matched']}/{k['drafted']}, {k['matched']}/{k['expected']}"
+
+
+def scripted_markdown(result: dict) -> str:
+    n = len(result["meetings"])
+    fr = sum(m.startswith("fr-") for m in result["meetings"])
+    mixed = len(result["mixed_language"])
+    lines = [f"Scripted meetings (samples/scripted: {n - fr} English, {fr} French, {mixed} of them mixed; written by hand "
+             "with their expected minutes; speakers named from the truth map). D = decisions, A = action items "
+             "(owner and due date must match); unpunctuated = lower case, no punctuation.", "",
+             "| engine | variant | D precision | D recall | A precision | A recall | present ok | absent ok | "
+             "next meeting ok |", "|---|---|---|---|---|---|---|---|---|"]
+    for engine, data in result["engines"].items():
+        if "error" in data:
+            lines.append(f"| {engine} | not run: `{data['error']}` | | | | | | | |")
+            continue
+        for variant in VARIANTS:
+            p = data["pooled"][variant]
+            d, a = p["decisions"], p["actions"]
+            lines.append(f"| {engine} | {variant} | {d['precision']:.2f} ({d['matched']}/{d['drafted']}) | "
+                         f"{d['recall']:.2f} ({d['matched']}/{d['expected']}) | {a['precision']:.2f} "
+                         f"({a['matched']}/{a['drafted']}) | {a['recall']:.2f} ({a['matched']}/{a['expected']}) | "
+                         + " | ".join("-" if p[c] is None else f"{p[c]}/{n}" for c in CHECKS) + " |")
+    for engine, data in result["engines"].items():
+        if "error" in data:
+            continue
+        lines += ["", f"Per meeting, {engine} (matched/drafted, matched/expected):", "",
+                  "| meeting | D | A | D unpunctuated | A unpunctuated |", "|---|---|---|---|---|"]
+        for row in data["meetings"]:
+            lines.append(f"| {row['meeting']} | " + " | ".join(_fraction(row[v], k) for v in VARIANTS for k in KINDS)
+                         + " |")
+    return "\n".join(lines)
+
+
+def run(quick: bool, out_dir: Path, engines: list[str] | None = None) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = Settings()
     cases = []
@@ -144,30 +293,33 @@ def run(quick: bool, out_dir: Path) -> dict:
               "peer_seconds": round(peer_time, 2), "decisions": len(minutes.decisions),
               "action_items": len(minutes.action_items), "key_points": len(minutes.key_points)}
 
-    def pr(t: list[int]) -> tuple[float, float]:
-        return (t[0] / t[1] if t[1] else 1.0, t[0] / t[2] if t[2] else 1.0)
-
     lines = ["| input | ours P | ours R | peer P | peer R |", "|---|---|---|---|---|"]
     for row in rows:
         o, p = row["ours"], row["peer"]
         lines.append(f"| {row['input']} | {o['precision']:.2f} | {o['recall']:.2f} | {p['precision']:.2f} | "
                      f"{p['recall']:.2f} |")
-    (op, orc), (pp, prc) = pr(totals["ours"]), pr(totals["peer"])
+    (op, orc), (pp, prc) = _pr(*totals["ours"]), _pr(*totals["peer"])
     lines.append(f"| **total** | **{op:.2f}** | **{orc:.2f}** | {pp:.2f} | {prc:.2f} |")
     lines += ["", f"Drafting the minutes of a {timing['audio_seconds'] / 60:.0f}-minute transcript "
                   f"({timing['segments']} segments, {timing['words']} words): ours {timing['ours_seconds']} s "
                   f"(extractive, TextRank + patterns + dates), peer {timing['peer_seconds']} s (keyword spotting)."]
+    scripted_result = scripted(engines or engines_from(), quick)
+    lines += ["", scripted_markdown(scripted_result)]
     result = {"cases": rows, "totals": {"ours": {"precision": op, "recall": orc}, "peer": {"precision": pp, "recall": prc}},
-              "long_meeting": timing, "quick": quick, "markdown": "\n".join(lines)}
+              "long_meeting": timing, "scripted": scripted_result, "quick": quick, "markdown": "\n".join(lines)}
     (out_dir / "minutes.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
     return result
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Minutes benchmark: precision/recall on the samples, time on 1 hour.")
-    parser.add_argument("--quick", action="store_true", help="samples only, a 10-minute transcript for the time")
+    parser = argparse.ArgumentParser(description="Minutes benchmark: precision/recall on the samples and the "
+                                                 "scripted meetings, time on 1 hour.")
+    parser.add_argument("--quick", action="store_true", help="no audio, a third of the scripted meetings, "
+                                                             "a 10-minute transcript for the time")
+    parser.add_argument("--engines", type=parse_engines, help="comma-separated minutes engines for the scripted "
+                        "meetings (default: $BENCH_MINUTES_ENGINES or extractive); the keyword peer is always added")
     args = parser.parse_args()
-    result = run(args.quick, ROOT / "bench" / "results")
+    result = run(args.quick, ROOT / "bench" / "results", args.engines)
     print(result["markdown"])
 
 

@@ -1,0 +1,300 @@
+"""Minutes on real meetings: ROUGE of the drafted summary against QMSum's human summaries.
+
+Input: ``<corpus>/qmsum/`` (138 AMI and ICSI meetings, human-made speaker-attributed turns
+without times, a human summary each; see its README), read in place, never copied. Each
+meeting becomes a voicebot transcript: disfluency marks (``{disfmarker}``, ``{vocalsound}``...)
+dropped, spaces before punctuation closed up, one segment per turn, synthetic times at 2.5
+words per second, the role names ("Project Manager", "PhD A") as speakers, language en.
+
+Scored text, the same for every engine: ``minutes.summary`` followed by the key points
+(``minutes.key_points``), as the minutes show them on top. Its ROUGE-1/2/L F1 (the
+``rouge-score`` package, Porter stemming) against ``general_query_list[0].answer``. The
+baseline ``lead150`` is the first 150 words of the transcript.
+
+Each engine (and the baseline) runs its whole loop in a child process of its own, so the
+peak RSS reported is that engine's alone: the child's VmHWM (not ``ru_maxrss``, which on
+Linux keeps the parent's peak across the spawn); the time is
+``draft()`` per meeting, the transcript already built, after one untimed warm-up draft (the
+start of the first meeting: imports, model loading; its time is reported apart). A meeting an engine fails on is
+reported as failed, not scored; ``engine used`` says when a model engine fell back to the
+extractive one. Meetings (deterministic): ``--meetings N`` (default 20) spread evenly over
+the AMI meetings sorted by name (three quarters) and the ICSI ones (the rest), the
+selection sorted by name; ``--quick``: the 3 shortest AMI meetings.
+
+    python -m bench.qmsum [--quick] [--meetings N] [--engines extractive,llama]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.minutes import engines_from, parse_engines
+from bench.scoring import ROOT, corpus_dir
+
+LEAD = "lead150"
+LEAD_WORDS = 150
+WORDS_PER_SECOND = 2.5
+DEFAULT_MEETINGS = 20
+QUICK_MEETINGS = 3
+WARMUP_SEGMENTS = 40  # a first, untimed draft on the start of the first meeting
+PLACEHOLDER_DATE = "2005-01-03"  # QMSum gives no date; a fixed one keeps the summary text deterministic
+METRICS = ("rouge1", "rouge2", "rougeL")
+SCORED = "minutes.summary + key points (lead150: the first 150 words of the transcript)"
+
+
+# --- the corpus --------------------------------------------------------------------------------------------
+
+
+def qmsum_dir() -> Path:
+    return corpus_dir() / "qmsum"
+
+
+def family(name: str) -> str:
+    """AMI (ES/IS/TS, a design team of four) or ICSI (B*, research groups)."""
+    return "ICSI" if name.startswith("B") else "AMI"
+
+
+def clean(text: str) -> str:
+    """A turn's words as a reader gives them: {marks} dropped, no space before punctuation."""
+    text = re.sub(r"\{[^}]*\}", " ", text)
+    text = re.sub(r"\s+([.,?!;:])", r"\1", text)
+    text = re.sub(r"([.,?!;:])(?:\s*[.,;:])+", r"\1", text)  # ", ." left by a dropped mark
+    return " ".join(text.split()).strip(" ,;:")
+
+
+def words_in(path: Path) -> int:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return sum(len(clean(t["content"]).split()) for t in data["meeting_transcripts"])
+
+
+def _spread(items: list[Path], count: int) -> list[Path]:
+    """``count`` items evenly spaced over the list (the first always), in list order."""
+    if count >= len(items):
+        return list(items)
+    return [items[round(i * len(items) / count)] for i in range(count)]
+
+
+def select(count: int = DEFAULT_MEETINGS, quick: bool = False) -> list[Path]:
+    files = sorted(qmsum_dir().glob("*.json"))
+    ami = [f for f in files if family(f.stem) == "AMI"]
+    icsi = [f for f in files if family(f.stem) == "ICSI"]
+    if quick:
+        return sorted(sorted(ami, key=lambda f: (words_in(f), f.name))[:QUICK_MEETINGS])
+    n_icsi = min(len(icsi), count // 4)
+    return sorted(_spread(ami, count - n_icsi) + _spread(icsi, n_icsi))
+
+
+def load(path: Path):
+    """(transcript, human summary) of one QMSum meeting."""
+    from voicebot import schema
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    segments, clock = [], 0.0
+    for turn in data["meeting_transcripts"]:
+        text = clean(turn["content"])
+        if not re.search(r"\w", text):
+            continue
+        seconds = max(len(text.split()) / WORDS_PER_SECOND, 0.4)
+        segments.append(schema.Segment(round(clock, 3), round(clock + seconds, 3), text,
+                                       speaker=turn["speaker"].strip(), language="en"))
+        clock += seconds
+    transcript = schema.Transcript(language="en", duration=round(clock, 3), model="qmsum", engine="human",
+                                   segments=segments, title=path.stem, date=PLACEHOLDER_DATE)
+    return transcript, data["general_query_list"][0]["answer"]
+
+
+# --- what is scored ----------------------------------------------------------------------------------------
+
+
+def lead(transcript, count: int = LEAD_WORDS) -> str:
+    return " ".join(transcript.text.split()[:count])
+
+
+def scored_text(minutes) -> str:
+    return " ".join([minutes.summary] + [k.text for k in minutes.key_points]).strip()
+
+
+def rouge(reference: str, candidate: str) -> dict[str, float]:
+    from rouge_score import rouge_scorer
+
+    scores = rouge_scorer.RougeScorer(list(METRICS), use_stemmer=True).score(reference, candidate)
+    return {m: round(scores[m].fmeasure, 4) for m in METRICS}
+
+
+# --- one engine, in a child process ------------------------------------------------------------------------
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS since it started its program (VmHWM); ru_maxrss where /proc is missing."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def worker(engine: str, paths: list[Path], result: Path) -> None:
+    """In the child: draft every meeting with ``engine`` and write the texts, times and peak memory."""
+    from voicebot.config import load_settings
+    from voicebot.minutes import draft
+
+    settings = load_settings()
+    rss_start = peak_rss_mb()
+    warmup = None
+    if engine != LEAD and paths:  # imports and model loading, once, apart from the per-meeting times
+        first, _ = load(paths[0])
+        first.segments = first.segments[:WARMUP_SEGMENTS]
+        started = time.perf_counter()
+        try:
+            draft(first, settings, engine=engine)
+        except Exception:  # noqa: BLE001 (reported per meeting below)
+            pass
+        warmup = round(time.perf_counter() - started, 3)
+    rows = []
+    for path in paths:
+        transcript, _ = load(path)
+        row = {"meeting": path.stem}
+        started = time.perf_counter()
+        try:
+            if engine == LEAD:
+                row["text"], row["engine_used"] = lead(transcript), LEAD
+            else:
+                minutes = draft(transcript, settings, engine=engine)
+                row["text"], row["engine_used"] = scored_text(minutes), minutes.engine
+        except Exception as exc:  # noqa: BLE001 (a bench reports what it could not run)
+            row["error"] = f"{type(exc).__name__}: {exc}"
+        row["seconds"] = round(time.perf_counter() - started, 3)
+        rows.append(row)
+        print(f"qmsum: {engine} {path.stem} {row['seconds']:.1f} s", file=sys.stderr, flush=True)
+    peak = peak_rss_mb()
+    result.write_text(json.dumps({"rows": rows, "peak_rss_before_first_meeting_mb": round(rss_start, 1),
+                                  "warmup_seconds": warmup,
+                                  "peak_rss_mb": round(peak, 1)}, ensure_ascii=False), encoding="utf-8")
+
+
+def run_engine(engine: str, paths: list[Path]) -> dict:
+    """One engine over the meetings in a child process: its rows and its own peak RSS."""
+    with tempfile.TemporaryDirectory() as tmp:
+        result = Path(tmp) / "result.json"
+        started = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "bench.qmsum", "--worker", engine, "--result", str(result),
+                               "--files", ",".join(str(p) for p in paths)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+        wall = round(time.monotonic() - started, 1)
+        if proc.returncode != 0 or not result.is_file():
+            lines = [line for line in proc.stderr.splitlines() if line.strip()]
+            return {"error": lines[-1] if lines else f"exit code {proc.returncode}", "wall_seconds": wall}
+        data = json.loads(result.read_text(encoding="utf-8"))
+    data["wall_seconds"] = wall
+    return data
+
+
+# --- the benchmark -----------------------------------------------------------------------------------------
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(statistics.fmean(values), 4) if values else None
+
+
+def run(quick: bool, out_dir: Path, engines: list[str] | None = None, meetings: int | None = None) -> dict:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = select(meetings or DEFAULT_MEETINGS, quick)
+    references = {p.stem: load(p)[1] for p in paths}
+    words = {p.stem: words_in(p) for p in paths}
+    names = list(engines or engines_from()) + [LEAD]
+    results: dict[str, dict] = {}
+    for engine in dict.fromkeys(names):
+        print(f"qmsum: {engine} on {len(paths)} meetings...", file=sys.stderr, flush=True)
+        data = run_engine(engine, paths)
+        for row in data.get("rows", []):
+            if "text" in row:
+                row.update(rouge(references[row["meeting"]], row["text"]))
+                row["summary_words"] = len(row["text"].split())
+        ok = [r for r in data.get("rows", []) if "text" in r]
+        data["mean"] = {key: _mean([r[key] for r in ok]) for key in (*METRICS, "seconds", "summary_words")}
+        data["meetings_scored"] = len(ok)
+        if data.get("rows") and not ok:  # e.g. an engine this checkout does not have yet
+            data["error"] = data["rows"][0].get("error", "no meeting drafted")
+        results[engine] = data
+    result = {"corpus": "qmsum", "quick": quick, "scored_text": SCORED, "words_per_second": WORDS_PER_SECOND,
+              "meetings": [{"meeting": p.stem, "family": family(p.stem), "words": words[p.stem]} for p in paths],
+              "engines": results}
+    result["markdown"] = markdown(result)
+    (out_dir / "qmsum.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out_dir / "qmsum.md").write_text(result["markdown"] + "\n", encoding="utf-8")
+    return result
+
+
+def _f(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def markdown(result: dict) -> str:
+    engines = result["engines"]
+    n = len(result["meetings"])
+    n_icsi = sum(m["family"] == "ICSI" for m in result["meetings"])
+    lines = [f"ROUGE F1 (stemmed) of the drafted summary against the human one on {n} QMSum meetings "
+             f"({n - n_icsi} AMI, {n_icsi} ICSI; transcripts by hand, synthetic times at "
+             f"{result['words_per_second']} words/s). Scored: {result['scored_text']}.", "",
+             "| engine | ROUGE-1 | ROUGE-2 | ROUGE-L | s / meeting | warm-up s | peak RSS MiB | words scored | meetings |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for engine, data in engines.items():
+        if "error" in data:
+            lines.append(f"| {engine} | not run: `{data['error']}` | | | | | | | |")
+            continue
+        mean = data["mean"]
+        used = sorted({r.get("engine_used") for r in data["rows"] if r.get("engine_used")} - {engine})
+        label = engine + (f" (fell back to {', '.join(used)})" if used else "")
+        lines.append(f"| {label} | {_f(mean['rouge1'])} | {_f(mean['rouge2'])} | {_f(mean['rougeL'])} | "
+                     f"{_f(mean['seconds'], 2)} | {_f(data.get('warmup_seconds'), 1)} | {data['peak_rss_mb']:.0f} | {_f(mean['summary_words'], 0)} | "
+                     f"{data['meetings_scored']}/{n} |")
+    ran = [e for e, d in engines.items() if "error" not in d]
+    head = "| meeting | words | " + " | ".join(f"{e} R-1 / R-2 / R-L | {e} s" for e in ran) + " |"
+    lines += ["", head, "|---|---|" + "---|---|" * len(ran)]
+    by_engine = {e: {r["meeting"]: r for r in engines[e]["rows"]} for e in ran}
+    for meeting in result["meetings"]:
+        cells = []
+        for e in ran:
+            row = by_engine[e].get(meeting["meeting"], {})
+            scores = (" / ".join(_f(row[m]) for m in METRICS) if "text" in row
+                      else f"failed: {row.get('error', '?')[:60]}")
+            cells += [scores, _f(row.get("seconds"), 2)]
+        lines.append(f"| {meeting['meeting']} ({meeting['family']}) | {meeting['words']} | " + " | ".join(cells) + " |")
+    lines.append("| **mean** | | " + " | ".join(
+        f"**{' / '.join(_f(engines[e]['mean'][m]) for m in METRICS)}** | {_f(engines[e]['mean']['seconds'], 2)}"
+        for e in ran) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.qmsum", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=f"the {QUICK_MEETINGS} shortest AMI meetings")
+    parser.add_argument("--meetings", type=int, default=DEFAULT_MEETINGS, help="how many meetings (default 20)")
+    parser.add_argument("--engines", type=parse_engines, help="comma-separated minutes engines "
+                        "(default: $BENCH_MINUTES_ENGINES or extractive); lead150 is always added")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--files", help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        worker(args.worker, [Path(p) for p in args.files.split(",")], args.result)
+        return 0
+    result = run(args.quick, args.out, args.engines, args.meetings)
+    print(result["markdown"])
+    return 1 if any("error" in d for d in result["engines"].values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
