@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL server on this machine, for the tests and the benchmark.
+"""A throwaway PostgreSQL server on this machine, for the tests (tests/conftest.py) and the search benchmark.
 
 Uses the Debian ``postgresql`` package's binaries (``/usr/lib/postgresql/<ver>/bin``,
 installed by ``scripts/install-system.sh``): ``initdb`` a data folder in a
