@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
@@ -23,6 +23,7 @@ from voicebot.archive.backends import Backend, Filters, PostgresBackend, SQLiteB
 from voicebot.archive.erase import fold
 from voicebot.archive.query import Query, Term, parse, tokenize
 from voicebot.archive.snippets import highlight
+from voicebot.archive.times import iso, now_iso, parse_age, time_bound
 from voicebot.config import Settings
 from voicebot.errors import UserError
 
@@ -35,68 +36,6 @@ OUTBOX_STATUSES = ("pending", "sent", "failed")
 FORGOTTEN = "[forgotten]"  # what a forgotten person's name becomes in transcripts and minutes
 # Kept by `purge --keep-minutes`: the meeting card and its minutes; audio and transcript go.
 KEPT_WITH_MINUTES = (recordings.MEETING_JSON, recordings.MINUTES_JSON, recordings.MINUTES_MD)
-
-
-# --- time -------------------------------------------------------------------------
-
-
-def utc(value: datetime | str) -> datetime:
-    """An aware UTC datetime from a datetime or an ISO string (naive means local time)."""
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-        except ValueError:
-            raise UserError(f"{text!r} is not a date or time like 2026-11-24 or 2026-11-24T09:30") from None
-    elif isinstance(value, date) and not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    if value.tzinfo is None:
-        value = value.astimezone()
-    return value.astimezone(timezone.utc)
-
-
-def iso(value: datetime | str | None) -> str | None:
-    """The archive's time format: ISO 8601, UTC, whole seconds (sorts as text)."""
-    if value is None:
-        return None
-    return utc(value).replace(microsecond=0).isoformat()
-
-
-def now_iso() -> str:
-    return iso(datetime.now(timezone.utc))  # type: ignore[return-value]
-
-
-def day_bounds(text: str, *, end: bool) -> str:
-    """``--since 2026-11-01`` starts at that day's midnight (local time); ``--until`` includes the day."""
-    text = text.strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        day = datetime.fromisoformat(text)
-        if end:
-            day += timedelta(days=1)
-        return iso(day)  # type: ignore[return-value]
-    moment = utc(text)
-    return iso(moment + timedelta(seconds=1) if end else moment)  # type: ignore[return-value]
-
-
-def _time_bound(value: str | date | datetime | None, *, end: bool) -> str | None:
-    """A --since/--until value (a date, a time, a datetime) as the archive's UTC text, or None."""
-    if not value:
-        return None
-    if isinstance(value, datetime) and value.tzinfo is None:
-        value = value.astimezone()
-    # a day (date or "2026-11-24") is included whole by --until; a moment is included too
-    return day_bounds(value if isinstance(value, str) else value.isoformat(), end=end)
-
-
-_AGE_UNITS = {"h": 1 / 24, "d": 1, "w": 7, "mo": 30, "m": 30, "y": 365}
-
-
-def parse_age(text: str) -> timedelta:
-    """'90d', '12w', '6mo', '1y', '36h' (a bare number is days) -> timedelta."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(h|d|w|mo|m|y)?\s*", (text or "").lower())
-    if not match:
-        raise UserError(f"{text!r} is not an age like 90d, 12w, 6mo or 1y")
-    return timedelta(days=float(match.group(1)) * _AGE_UNITS[match.group(2) or "d"])
 
 
 # --- records ------------------------------------------------------------------------
@@ -304,10 +243,10 @@ class Archive:
         where, params = "", []
         if since:
             where += " AND m.started_utc >= ?"
-            params.append(_time_bound(since, end=False))
+            params.append(time_bound(since, end=False))
         if until:
             where += " AND m.started_utc < ?"
-            params.append(_time_bound(until, end=True))
+            params.append(time_bound(until, end=True))
         return where, params
 
     # transcripts ---------------------------------------------------------------------
@@ -394,8 +333,8 @@ class Archive:
         parsed = query if isinstance(query, Query) else parse(query)
         if parsed.empty or limit <= 0:
             return []
-        filters = Filters(meeting=meeting or None, since=_time_bound(since, end=False),
-                          until=_time_bound(until, end=True))
+        filters = Filters(meeting=meeting or None, since=time_bound(since, end=False),
+                          until=time_bound(until, end=True))
         if speaker:
             filters.speakers = self.match_speakers(speaker)
             if not filters.speakers:
