@@ -15,21 +15,19 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from voicebot import recordings, schema
 from voicebot.archive import erase
 from voicebot.archive.backends import Backend, Filters, PostgresBackend, SQLiteBackend
 from voicebot.archive.erase import fold
 from voicebot.archive.outbox import Outbox, OutboxMessage, queue_messages
+from voicebot.archive.people import People, WebUsers
 from voicebot.archive.query import Query, Term, parse, tokenize
 from voicebot.archive.snippets import highlight
 from voicebot.archive.times import iso, now_iso, parse_age, time_bound
 from voicebot.config import Settings
 from voicebot.errors import UserError
-
-if TYPE_CHECKING:  # numpy is imported where voiceprints are read or written
-    import numpy
 
 JOB_STATES = ("pending", "running", "done", "failed")
 FORGOTTEN = "[forgotten]"  # what a forgotten person's name becomes in transcripts and minutes
@@ -97,27 +95,10 @@ def _words_from_json(text: str | None) -> list[schema.Word]:
     return [schema.Word(start=s, end=e, word=w, probability=p) for s, e, w, p in json.loads(text)]
 
 
-def _voiceprint_bytes(voiceprint: Any) -> tuple[bytes, int]:
-    import numpy as np
-
-    array = np.asarray(voiceprint, dtype="<f4").reshape(-1)
-    if array.size == 0 or not np.all(np.isfinite(array)):
-        raise UserError("a voiceprint must be a non-empty vector of finite numbers")
-    return array.tobytes(), int(array.size)
-
-
-def _voiceprint_array(blob: bytes | None) -> numpy.ndarray | None:
-    if blob is None:
-        return None
-    import numpy as np
-
-    return np.frombuffer(bytes(blob), dtype="<f4").astype(np.float32)
-
-
 # --- the archive ------------------------------------------------------------------------
 
 
-class Archive(Outbox):
+class Archive(People, Outbox, WebUsers):
     """The archive database. Use ``with open_archive(settings) as db:``."""
 
     def __init__(self, backend: Backend, settings: Settings) -> None:
@@ -338,47 +319,6 @@ class Archive(Outbox):
             return []
         return [name for name in self.speakers() if set(wanted) <= set(fold(name).split()) or fold(name) == " ".join(wanted)]
 
-    # people and voiceprints -------------------------------------------------------------------
-    def upsert_person(self, name: str, *, email: str | None = None, voiceprint: Any = None,
-                      source: str | None = None) -> dict[str, Any]:
-        """Add a person or update them; arguments left at None keep their stored value."""
-        name = " ".join((name or "").split())
-        if not name:
-            raise UserError("a person needs a name")
-        blob, dim = _voiceprint_bytes(voiceprint) if voiceprint is not None else (None, None)
-        now = now_iso()
-        self.backend.execute(
-            "INSERT INTO people (name_key, name, email, voiceprint, voiceprint_dim, source, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name_key) DO UPDATE SET name = excluded.name, "
-            "email = COALESCE(excluded.email, people.email), "
-            "voiceprint = COALESCE(excluded.voiceprint, people.voiceprint), "
-            "voiceprint_dim = COALESCE(excluded.voiceprint_dim, people.voiceprint_dim), "
-            "source = COALESCE(excluded.source, people.source), updated_at = excluded.updated_at",
-            (fold(name), name, email, blob, dim, source, now, now))
-        return self.get_person(name)  # type: ignore[return-value]
-
-    @staticmethod
-    def _person_dict(row: dict[str, Any]) -> dict[str, Any]:
-        row = dict(row)
-        row.pop("name_key", None)
-        row["voiceprint"] = _voiceprint_array(row.get("voiceprint"))
-        row["has_voiceprint"] = row["voiceprint"] is not None
-        return row
-
-    def get_person(self, name: str) -> dict[str, Any] | None:
-        row = self.backend.one("SELECT * FROM people WHERE name_key = ?", (fold(name),))
-        return self._person_dict(row) if row else None
-
-    def list_people(self) -> list[dict[str, Any]]:
-        return [self._person_dict(r) for r in self.backend.query("SELECT * FROM people ORDER BY name_key")]
-
-    def remove_voiceprint(self, name: str) -> bool:
-        changed = self.backend.execute("UPDATE people SET voiceprint = NULL, voiceprint_dim = NULL, updated_at = ? "
-                                       "WHERE name_key = ? AND voiceprint IS NOT NULL", (now_iso(), fold(name)))
-        if changed:
-            self.backend.scrub(index=False)
-        return bool(changed)
-
     # minutes ---------------------------------------------------------------------------------------
     def save_minutes(self, meeting_id: str, minutes: schema.Minutes, markdown: str, *,
                      outbox: Iterable[OutboxMessage] = ()) -> int:
@@ -438,30 +378,6 @@ class Archive(Outbox):
 
     def incidents(self, limit: int = 20) -> list[dict[str, Any]]:
         return self.backend.query("SELECT * FROM incidents ORDER BY created_at DESC, id DESC LIMIT ?", (int(limit),))
-
-    # web users ------------------------------------------------------------------------------------
-    def add_user(self, name: str, password_hash: str, *, replace: bool = False) -> None:
-        """Add a web user; with ``replace``, an existing user gets the new password hash."""
-        name = (name or "").strip()
-        if not name or not password_hash:
-            raise UserError("a user needs a name and a password")
-        now = now_iso()
-        conflict = "DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at" \
-            if replace else "DO NOTHING"
-        changed = self.backend.execute("INSERT INTO users (name, password_hash, created_at, updated_at) "
-                                       f"VALUES (?, ?, ?, ?) ON CONFLICT (name) {conflict}",
-                                       (name, password_hash, now, now))
-        if not changed:
-            raise UserError(f"user {name!r} already exists")
-
-    def get_user(self, name: str) -> dict[str, Any] | None:
-        return self.backend.one("SELECT * FROM users WHERE name = ?", (name,))
-
-    def list_users(self) -> list[dict[str, Any]]:
-        return self.backend.query("SELECT name, created_at, updated_at FROM users ORDER BY name")
-
-    def remove_user(self, name: str) -> bool:
-        return bool(self.backend.execute("DELETE FROM users WHERE name = ?", (name,)))
 
     # health -------------------------------------------------------------------------------------
     def stats(self, now: datetime | None = None) -> dict[str, Any]:
