@@ -10,14 +10,14 @@ SQLite (``<home>/voicebot.db``) or PostgreSQL (``VOICEBOT_DATABASE_URL``).
 from voicebot.archive.outbox import OutboxMessage
 from voicebot.archive.query import Query
 from voicebot.archive.query import parse as parse_query
+from voicebot.archive.search import Hit
 from voicebot.archive.store import (
     FORGOTTEN,
     Archive,
-    Hit,
     PurgeReport,
     open_archive,
-    parse_age,
 )
+from voicebot.archive.times import parse_age
 
 __all__ = ["Archive", "FORGOTTEN", "Hit", "OutboxMessage", "PurgeReport", "Query", "open_archive", "parse_age",
            "parse_query"]

@@ -19,12 +19,12 @@ from typing import Any, Iterable, Sequence
 
 from voicebot import recordings, schema
 from voicebot.archive import erase
-from voicebot.archive.backends import Backend, Filters, PostgresBackend, SQLiteBackend
+from voicebot.archive.backends import Backend, PostgresBackend, SQLiteBackend
 from voicebot.archive.erase import fold
 from voicebot.archive.outbox import Outbox, OutboxMessage, queue_messages
 from voicebot.archive.people import People, WebUsers
-from voicebot.archive.query import Query, Term, parse, tokenize
-from voicebot.archive.snippets import highlight
+from voicebot.archive.query import Query, Term, tokenize
+from voicebot.archive.search import Search
 from voicebot.archive.times import iso, now_iso, parse_age, time_bound
 from voicebot.config import Settings
 from voicebot.errors import UserError
@@ -36,33 +36,6 @@ KEPT_WITH_MINUTES = (recordings.MEETING_JSON, recordings.MINUTES_JSON, recording
 
 
 # --- records ------------------------------------------------------------------------
-
-
-@dataclass
-class Hit:
-    """A search result: one transcript segment.
-
-    ``snippet`` is the segment's text around the hit, each matching word
-    wrapped in ``[`` and ``]``; ``fragments`` is the same snippet as
-    (text, is_hit) pairs, for rendering without parsing the brackets.
-    ``score``: higher is better (BM25 on SQLite, ts_rank_cd on PostgreSQL)."""
-
-    meeting_id: str
-    title: str
-    started_at: str
-    speaker: str | None
-    start: float
-    end: float
-    text: str
-    snippet: str
-    score: float
-    segment_id: int = 0
-    fragments: list[tuple[str, bool]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["fragments"] = [[t, h] for t, h in self.fragments]
-        return data
 
 
 @dataclass
@@ -98,7 +71,7 @@ def _words_from_json(text: str | None) -> list[schema.Word]:
 # --- the archive ------------------------------------------------------------------------
 
 
-class Archive(People, Outbox, WebUsers):
+class Archive(Search, People, Outbox, WebUsers):
     """The archive database. Use ``with open_archive(settings) as db:``."""
 
     def __init__(self, backend: Backend, settings: Settings) -> None:
@@ -279,45 +252,6 @@ class Archive(People, Outbox, WebUsers):
                                      (json.dumps(data, ensure_ascii=False), text, meeting_id,
                                       version["version"]))
         return count
-
-    # search --------------------------------------------------------------------------------
-    def search(self, query: str | Query, *, speaker: str | None = None, meeting: str | None = None,
-               since: str | datetime | None = None, until: str | datetime | None = None,
-               limit: int = 20) -> list[Hit]:
-        """Segments matching the query, best first. Any text is a valid query (see archive.query)."""
-        parsed = query if isinstance(query, Query) else parse(query)
-        if parsed.empty or limit <= 0:
-            return []
-        filters = Filters(meeting=meeting or None, since=time_bound(since, end=False),
-                          until=time_bound(until, end=True))
-        if speaker:
-            filters.speakers = self.match_speakers(speaker)
-            if not filters.speakers:
-                return []
-        hits = []
-        for row in self.backend.search_rows(parsed, filters, int(limit)):
-            fragments = highlight(row["text"], parsed)
-            snippet = "".join(f"[{t}]" if hit else t for t, hit in fragments)
-            hits.append(Hit(meeting_id=row["meeting_id"], title=row["title"], started_at=row["started_at"],
-                            speaker=row["speaker"], start=row["start_time"], end=row["end_time"], text=row["text"],
-                            snippet=snippet, score=float(row["score"]), segment_id=row["segment_id"],
-                            fragments=fragments))
-        return hits
-
-    def speakers(self) -> list[str]:
-        """Every speaker name in the archive."""
-        names: dict[str, None] = {}
-        for row in self.backend.query("SELECT speakers FROM meetings"):
-            names.update(dict.fromkeys(json.loads(row["speakers"] or "[]")))
-        return sorted(names, key=fold)
-
-    def match_speakers(self, text: str) -> list[str]:
-        """Speaker names matching what a user typed: the whole name or some of its words,
-        ignoring case and accents ("zoe" finds "Zoé Martin")."""
-        wanted = fold(text).split()
-        if not wanted:
-            return []
-        return [name for name in self.speakers() if set(wanted) <= set(fold(name).split()) or fold(name) == " ".join(wanted)]
 
     # minutes ---------------------------------------------------------------------------------------
     def save_minutes(self, meeting_id: str, minutes: schema.Minutes, markdown: str, *,
