@@ -21,6 +21,7 @@ from voicebot import recordings, schema
 from voicebot.archive import erase
 from voicebot.archive.backends import Backend, PostgresBackend, SQLiteBackend
 from voicebot.archive.erase import fold
+from voicebot.archive.jobs import Jobs
 from voicebot.archive.outbox import Outbox, OutboxMessage, queue_messages
 from voicebot.archive.people import People, WebUsers
 from voicebot.archive.query import Query, Term, tokenize
@@ -29,7 +30,6 @@ from voicebot.archive.times import iso, now_iso, parse_age, time_bound
 from voicebot.config import Settings
 from voicebot.errors import UserError
 
-JOB_STATES = ("pending", "running", "done", "failed")
 FORGOTTEN = "[forgotten]"  # what a forgotten person's name becomes in transcripts and minutes
 # Kept by `purge --keep-minutes`: the meeting card and its minutes; audio and transcript go.
 KEPT_WITH_MINUTES = (recordings.MEETING_JSON, recordings.MINUTES_JSON, recordings.MINUTES_MD)
@@ -71,7 +71,7 @@ def _words_from_json(text: str | None) -> list[schema.Word]:
 # --- the archive ------------------------------------------------------------------------
 
 
-class Archive(Search, People, Outbox, WebUsers):
+class Archive(Search, People, Outbox, Jobs, WebUsers):
     """The archive database. Use ``with open_archive(settings) as db:``."""
 
     def __init__(self, backend: Backend, settings: Settings) -> None:
@@ -281,37 +281,6 @@ class Archive(Search, People, Outbox, WebUsers):
             return None
         return {"minutes": schema.Minutes.from_dict(json.loads(row["minutes_json"])), "markdown": row["markdown"],
                 "version": row["version"], "created_at": row["created_at"], "engine": row["engine"]}
-
-    # jobs and incidents ---------------------------------------------------------------------
-    def set_stage(self, meeting_id: str, stage: str, state: str, *, error: str | None = None) -> None:
-        """Record a pipeline stage's state; 'running' counts an attempt."""
-        if state not in JOB_STATES:
-            raise ValueError(f"job state {state!r} is not one of {JOB_STATES}")
-        bump = 1 if state == "running" else 0
-        self.backend.execute(
-            "INSERT INTO jobs (meeting_id, stage, state, attempts, error, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (meeting_id, stage) DO UPDATE SET state = excluded.state, "
-            "attempts = jobs.attempts + ?, error = excluded.error, updated_at = excluded.updated_at",
-            (meeting_id, stage, state, bump, error, now_iso(), bump))
-
-    def job_stages(self, meeting_id: str) -> dict[str, dict[str, Any]]:
-        rows = self.backend.query("SELECT stage, state, attempts, error, updated_at FROM jobs WHERE meeting_id = ? "
-                                  "ORDER BY updated_at, stage", (meeting_id,))
-        return {r.pop("stage"): r for r in rows}
-
-    def unfinished_jobs(self) -> list[str]:
-        """Meetings with a stage not done (pending, running or failed), oldest first."""
-        rows = self.backend.query("SELECT meeting_id, MIN(updated_at) AS since FROM jobs WHERE state <> 'done' "
-                                  "GROUP BY meeting_id ORDER BY since, meeting_id")
-        return [r["meeting_id"] for r in rows]
-
-    def add_incident(self, meeting_id: str | None, stage: str, error: str, detail: str = "") -> int:
-        row = self.backend.one("INSERT INTO incidents (meeting_id, stage, error, detail, created_at) "
-                               "VALUES (?, ?, ?, ?, ?) RETURNING id", (meeting_id, stage, error, detail, now_iso()))
-        return row["id"]  # type: ignore[index]
-
-    def incidents(self, limit: int = 20) -> list[dict[str, Any]]:
-        return self.backend.query("SELECT * FROM incidents ORDER BY created_at DESC, id DESC LIMIT ?", (int(limit),))
 
     # health -------------------------------------------------------------------------------------
     def stats(self, now: datetime | None = None) -> dict[str, Any]:
