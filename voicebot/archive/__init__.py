@@ -8,15 +8,11 @@ SQLite (``<home>/voicebot.db``) or PostgreSQL (``VOICEBOT_DATABASE_URL``).
 """
 
 from voicebot.archive.outbox import OutboxMessage
+from voicebot.archive.privacy import FORGOTTEN, PurgeReport
 from voicebot.archive.query import Query
 from voicebot.archive.query import parse as parse_query
 from voicebot.archive.search import Hit
-from voicebot.archive.store import (
-    FORGOTTEN,
-    Archive,
-    PurgeReport,
-    open_archive,
-)
+from voicebot.archive.store import Archive, open_archive
 from voicebot.archive.times import parse_age
 
 __all__ = ["Archive", "FORGOTTEN", "Hit", "OutboxMessage", "PurgeReport", "Query", "open_archive", "parse_age",
