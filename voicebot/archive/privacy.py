@@ -9,6 +9,7 @@ and text helpers, ``Backend.scrub`` the database clean-up.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -44,6 +45,22 @@ class PurgeReport:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class _Forgetting:
+    """One ``forget_person``: whom it erases and how to find them, what it touched so far, its report."""
+
+    person: dict[str, Any] | None  # their row in people, if any
+    labels: list[str]  # their speaker labels in transcripts
+    needles: list[str]  # their names and email, as they may be written
+    email: str | None
+    pattern: re.Pattern[str]  # whole-word occurrences of any needle
+    tokens: set[str]  # the words of the needles, for word timings
+    speech: bool  # erase what they said too
+    meetings: dict[str, dict[str, Any]]  # every meeting's id -> directory, speakers, meeting_json
+    touched: set[str]  # meetings changed, whose folders are rewritten at the end
+    report: dict[str, Any]
 
 
 class Privacy(Search, People, Outbox):
@@ -93,12 +110,30 @@ class Privacy(Search, People, Outbox):
         keeps them (speaker labels, mentions in transcripts, minutes, meeting cards and artifacts,
         which become FORGOTTEN), mail to or about them. With ``speech``, also what they said
         (their transcript segments). Then scrub the database files. A report."""
+        who = self._whom_to_forget(name, speech=speech)
+        with self.backend.transaction():
+            self._forget_person_row(who)
+            self._forget_speaker_labels(who)
+            self._forget_mentions(who)
+            self._forget_in_meeting_cards(who)
+            self._forget_in_minutes(who)
+            self._forget_in_outbox(who)
+        self._forget_in_meeting_files(who)
+        who.report["meetings"] = sorted(who.touched)
+        self._forget_mail_copies(who)
+        who.report["warnings"] = self.backend.scrub()
+        return who.report
+
+    def _whom_to_forget(self, name: str, *, speech: bool) -> _Forgetting:
+        """The person as the archive knows them: their row, speaker labels, names and email, the
+        pattern that finds them, and the meetings whose speakers or card mention them."""
         person = self.get_person(name)
         labels = self.match_speakers(name) if not person else [
             n for n in self.speakers() if fold(n) == fold(person["name"])]
         names = {name.strip(), *labels} | ({person["name"]} if person else set())
         email = (person or {}).get("email")
-        pattern = erase.name_pattern([*names, *([email] if email else [])])
+        needles = [*names, *([email] if email else [])]
+        pattern = erase.name_pattern(needles)
         if pattern is None:
             raise UserError("give the name of the person to forget")
         meetings = {r["id"]: r for r in self.backend.query("SELECT id, directory, speakers, meeting_json FROM meetings")}
@@ -107,85 +142,112 @@ class Privacy(Search, People, Outbox):
         report: dict[str, Any] = {"person": name, "found": bool(person), "segments_relabelled": 0,
                                   "segments_deleted": 0, "mentions_redacted": 0, "minutes": 0, "outbox_deleted": 0,
                                   "outbox_emptied": 0}
-        with self.backend.transaction():
-            if person:
-                self.backend.execute("DELETE FROM people WHERE name_key = ?", (fold(person["name"]),))
-            if labels:
-                marks = ", ".join("?" for _ in labels)
-                if speech:
-                    touched |= {r["meeting_id"] for r in self.backend.query(
-                        f"SELECT DISTINCT meeting_id FROM segments WHERE speaker IN ({marks})", labels)}
-                    report["segments_deleted"] = self.backend.execute(
-                        f"DELETE FROM segments WHERE speaker IN ({marks})", labels)
-                else:
-                    report["segments_relabelled"] = self.backend.execute(
-                        f"UPDATE segments SET speaker = ? WHERE speaker IN ({marks})", [FORGOTTEN, *labels])
-            # mentions of the name (or email) in what was said
-            tokens = erase.name_tokens([*names, *([email] if email else [])])
-            mentions: set[int] = set()
-            for needle in [*names, *([email] if email else [])]:
-                if tokenize(needle):
-                    mentions.update(self.backend.match_ids(Query([[Term(tuple(tokenize(needle)))]])))
-            for segment_id in sorted(mentions):
-                row = self.backend.one("SELECT meeting_id, text, words FROM segments WHERE id = ?", (segment_id,))
-                if row is None or not pattern.search(row["text"]):
-                    continue
-                words = [w for w in json.loads(row["words"] or "[]") if not erase.is_name_word(str(w[2]), tokens)]
-                self.backend.execute("UPDATE segments SET text = ?, words = ? WHERE id = ?",
-                                     (pattern.sub(FORGOTTEN, row["text"]),
-                                      json.dumps(words, ensure_ascii=False, separators=(",", ":")) if words else None,
-                                      segment_id))
-                touched.add(row["meeting_id"])
-                report["mentions_redacted"] += 1
-            for mid in touched:
-                r = meetings[mid]
-                speakers = [FORGOTTEN if pattern.fullmatch(s) else s for s in json.loads(r["speakers"] or "[]")]
-                card = json.loads(r["meeting_json"] or "{}")
-                card["invitees"] = [p for p in card.get("invitees", [])
-                                    if not pattern.fullmatch(p.get("name") or "") and
-                                    not (email and (p.get("email") or "").lower() == email.lower())]
-                card = erase.redact_value(card, pattern, FORGOTTEN)
-                self.backend.execute("UPDATE meetings SET speakers = ?, meeting_json = ?, title = ?, updated_at = ? "
-                                     "WHERE id = ?",
-                                     (json.dumps(list(dict.fromkeys(speakers)), ensure_ascii=False),
-                                      json.dumps(card, ensure_ascii=False), card.get("title", ""), now_iso(), mid))
-            for row in self.backend.query("SELECT meeting_id, version, minutes_json, markdown FROM minutes"):
-                if not (pattern.search(row["minutes_json"]) or pattern.search(row["markdown"])):
-                    continue
-                minutes = json.loads(row["minutes_json"])
-                minutes["present"] = [p for p in minutes.get("present", []) if not pattern.fullmatch(p)]
-                minutes["absent"] = [p for p in minutes.get("absent", []) if not pattern.fullmatch(p)]
-                minutes = erase.redact_value(minutes, pattern, FORGOTTEN)
-                self.backend.execute("UPDATE minutes SET minutes_json = ?, markdown = ? WHERE meeting_id = ? "
-                                     "AND version = ?", (json.dumps(minutes, ensure_ascii=False),
-                                                         pattern.sub(FORGOTTEN, row["markdown"]),
-                                                         row["meeting_id"], row["version"]))
-                report["minutes"] += 1
-                touched.add(row["meeting_id"])
-            for msg in self.outbox_list():
-                to_them = bool(email) and msg.recipient.lower() == email.lower()
-                if not (to_them or pattern.search(msg.subject) or pattern.search(erase.message_text(msg.raw))):
-                    continue
-                if msg.status == "sent" and not to_them:
-                    # delivered already: keep the row (a rerun must not send it again), drop the copy
-                    self.backend.execute("UPDATE outbox SET raw = ?, subject = ? WHERE id = ?",
-                                         (b"", pattern.sub(FORGOTTEN, msg.subject), msg.id))
-                    report["outbox_emptied"] += 1
-                else:
-                    self.backend.execute("DELETE FROM outbox WHERE id = ?", (msg.id,))
-                    report["outbox_deleted"] += 1
+        return _Forgetting(person=person, labels=labels, needles=needles, email=email, pattern=pattern,
+                           tokens=erase.name_tokens(needles), speech=speech, meetings=meetings, touched=touched,
+                           report=report)
+
+    def _forget_person_row(self, who: _Forgetting) -> None:
+        """Their row in people: name, email, voiceprint."""
+        if who.person:
+            self.backend.execute("DELETE FROM people WHERE name_key = ?", (fold(who.person["name"]),))
+
+    def _forget_speaker_labels(self, who: _Forgetting) -> None:
+        """The segments they spoke: deleted with ``speech``, else labelled FORGOTTEN."""
+        if not who.labels:
+            return
+        marks = ", ".join("?" for _ in who.labels)
+        if who.speech:
+            who.touched |= {r["meeting_id"] for r in self.backend.query(
+                f"SELECT DISTINCT meeting_id FROM segments WHERE speaker IN ({marks})", who.labels)}
+            who.report["segments_deleted"] = self.backend.execute(
+                f"DELETE FROM segments WHERE speaker IN ({marks})", who.labels)
+        else:
+            who.report["segments_relabelled"] = self.backend.execute(
+                f"UPDATE segments SET speaker = ? WHERE speaker IN ({marks})", [FORGOTTEN, *who.labels])
+
+    def _forget_mentions(self, who: _Forgetting) -> None:
+        """Mentions of the name (or email) in what was said: replaced in the segment's text, the
+        matching words dropped from its word timings."""
+        mentions: set[int] = set()
+        for needle in who.needles:
+            if tokenize(needle):
+                mentions.update(self.backend.match_ids(Query([[Term(tuple(tokenize(needle)))]])))
+        for segment_id in sorted(mentions):
+            row = self.backend.one("SELECT meeting_id, text, words FROM segments WHERE id = ?", (segment_id,))
+            if row is None or not who.pattern.search(row["text"]):
+                continue
+            words = [w for w in json.loads(row["words"] or "[]") if not erase.is_name_word(str(w[2]), who.tokens)]
+            self.backend.execute("UPDATE segments SET text = ?, words = ? WHERE id = ?",
+                                 (who.pattern.sub(FORGOTTEN, row["text"]),
+                                  json.dumps(words, ensure_ascii=False, separators=(",", ":")) if words else None,
+                                  segment_id))
+            who.touched.add(row["meeting_id"])
+            who.report["mentions_redacted"] += 1
+
+    def _forget_in_meeting_cards(self, who: _Forgetting) -> None:
+        """The meetings found so far: their speaker list, invitees and every text of their card."""
+        pattern, email = who.pattern, who.email
+        for mid in who.touched:
+            r = who.meetings[mid]
+            speakers = [FORGOTTEN if pattern.fullmatch(s) else s for s in json.loads(r["speakers"] or "[]")]
+            card = json.loads(r["meeting_json"] or "{}")
+            card["invitees"] = [p for p in card.get("invitees", [])
+                                if not pattern.fullmatch(p.get("name") or "") and
+                                not (email and (p.get("email") or "").lower() == email.lower())]
+            card = erase.redact_value(card, pattern, FORGOTTEN)
+            self.backend.execute("UPDATE meetings SET speakers = ?, meeting_json = ?, title = ?, updated_at = ? "
+                                 "WHERE id = ?",
+                                 (json.dumps(list(dict.fromkeys(speakers)), ensure_ascii=False),
+                                  json.dumps(card, ensure_ascii=False), card.get("title", ""), now_iso(), mid))
+
+    def _forget_in_minutes(self, who: _Forgetting) -> None:
+        """Every minutes version that names them: present/absent lists, then every text."""
+        pattern = who.pattern
+        for row in self.backend.query("SELECT meeting_id, version, minutes_json, markdown FROM minutes"):
+            if not (pattern.search(row["minutes_json"]) or pattern.search(row["markdown"])):
+                continue
+            minutes = json.loads(row["minutes_json"])
+            minutes["present"] = [p for p in minutes.get("present", []) if not pattern.fullmatch(p)]
+            minutes["absent"] = [p for p in minutes.get("absent", []) if not pattern.fullmatch(p)]
+            minutes = erase.redact_value(minutes, pattern, FORGOTTEN)
+            self.backend.execute("UPDATE minutes SET minutes_json = ?, markdown = ? WHERE meeting_id = ? "
+                                 "AND version = ?", (json.dumps(minutes, ensure_ascii=False),
+                                                     pattern.sub(FORGOTTEN, row["markdown"]),
+                                                     row["meeting_id"], row["version"]))
+            who.report["minutes"] += 1
+            who.touched.add(row["meeting_id"])
+
+    def _forget_in_outbox(self, who: _Forgetting) -> None:
+        """Mail to or about them: deleted, or, once delivered to someone else, emptied."""
+        pattern, email = who.pattern, who.email
+        for msg in self.outbox_list():
+            to_them = bool(email) and msg.recipient.lower() == email.lower()
+            if not (to_them or pattern.search(msg.subject) or pattern.search(erase.message_text(msg.raw))):
+                continue
+            if msg.status == "sent" and not to_them:
+                # delivered already: keep the row (a rerun must not send it again), drop the copy
+                self.backend.execute("UPDATE outbox SET raw = ?, subject = ? WHERE id = ?",
+                                     (b"", pattern.sub(FORGOTTEN, msg.subject), msg.id))
+                who.report["outbox_emptied"] += 1
+            else:
+                self.backend.execute("DELETE FROM outbox WHERE id = ?", (msg.id,))
+                who.report["outbox_deleted"] += 1
+
+    def _forget_in_meeting_files(self, who: _Forgetting) -> None:
+        """The text artifacts in the folders of every meeting touched (transcripts, minutes, card)."""
         files = 0
-        for mid in touched:
-            directory = self._meeting_directory(mid, meetings.get(mid, {}).get("directory"))
+        for mid in who.touched:
+            directory = self._meeting_directory(mid, who.meetings.get(mid, {}).get("directory"))
             if directory:
-                files += erase.redact_directory(directory, pattern, FORGOTTEN, tokens=tokens,
-                                                drop_segments_of=set(labels) if speech else None)
-        report["files_rewritten"] = files
-        report["meetings"] = sorted(touched)
-        report["mail_copies"] = erase.remove_mail(
+                files += erase.redact_directory(directory, who.pattern, FORGOTTEN, tokens=who.tokens,
+                                                drop_segments_of=set(who.labels) if who.speech else None)
+        who.report["files_rewritten"] = files
+
+    def _forget_mail_copies(self, who: _Forgetting) -> None:
+        """Copies in the Maildir outbox of any mail that names them."""
+        pattern = who.pattern
+        who.report["mail_copies"] = erase.remove_mail(
             self.settings.maildir, lambda raw: bool(pattern.search(erase.message_text(raw))))
-        report["warnings"] = self.backend.scrub()
-        return report
 
     def purge(self, older_than: timedelta | str, keep_minutes: bool = True, dry_run: bool = False, *,
               now: datetime | None = None) -> PurgeReport:
