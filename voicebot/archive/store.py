@@ -2,14 +2,26 @@
 message, pipeline job, incident and web user, in one database.
 
 ``open_archive(settings)`` opens SQLite (``<home>/voicebot.db``) or, when
-``settings.database.url`` is set, PostgreSQL. The SQL here is portable; what
-differs lives in ``backends.py``. Every multi-row write is one transaction.
-Times are ISO 8601 UTC strings ("2026-11-24T09:30:12+00:00"); times inside a
-recording are seconds (floats).
+``settings.database.url`` is set, PostgreSQL. ``Archive`` is one class made of
+a part per concern, each in the module of its name:
+
+    meetings.py   meetings, transcripts (segments), rename_speaker, minutes versions
+    search.py     full-text search, speaker names
+    people.py     people and voiceprints; web users
+    outbox.py     OutboxMessage and the outbox queue
+    jobs.py       pipeline stages and incidents
+    privacy.py    forget_meeting, forget_person, purge
+
+This module has what concerns the database as a whole: opening and closing,
+transactions, stats, check and reindex. The SQL is portable; what differs
+lives in ``backends.py``. Every multi-row write is one transaction. Times are
+ISO 8601 UTC strings ("2026-11-24T09:30:12+00:00", ``times.py``); times inside
+a recording are seconds (floats).
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,7 +59,7 @@ class Archive(Meetings, Privacy, Search, People, Outbox, Jobs, WebUsers):
     def kind(self) -> str:
         return self.backend.name
 
-    def transaction(self):
+    def transaction(self) -> AbstractContextManager[None]:
         """``with db.transaction():`` groups several calls into one transaction (all or nothing;
         one commit, so bulk imports are fast). Calls inside join it."""
         return self.backend.transaction()
