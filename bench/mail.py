@@ -21,12 +21,13 @@ import argparse
 import json
 import random
 import smtplib
-import socket
 import statistics
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+from bench.pgserver import free_port
 
 EN = ("we need to finish the test plan before the launch", "the budget for the stand is still open",
       "I will send the contract to the supplier", "let's move the release to next month",
@@ -61,12 +62,6 @@ def _meeting(minutes_long: int, people: int, rng: random.Random):
     return meeting, minutes, transcript
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class _Sink:
     def __init__(self) -> None:
         self.count = 0
@@ -91,7 +86,7 @@ def run(quick: bool, out_dir: Path) -> dict:
     markdown = f"# {minutes.title}\n\n" + "\n".join(f"- {d.text}" for d in minutes.decisions)
 
     sink = _Sink()
-    port = _free_port()
+    port = free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
     try:

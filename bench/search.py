@@ -377,7 +377,7 @@ def run(quick: bool, out_dir: Path, hours: float | None = None, backends: tuple[
         workdir = Path(tmp)
         for name in backends:
             if name == "postgres":
-                from voicebot.archive.pgserver import LocalPostgres, PostgresUnavailable
+                from bench.pgserver import LocalPostgres, PostgresUnavailable
 
                 try:
                     with LocalPostgres() as pg:

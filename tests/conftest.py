@@ -87,8 +87,8 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeou
 @pytest.fixture(scope="session")
 def postgres_server():
     """A private PostgreSQL server for the session (Debian's postgresql binaries, a free port,
-    stopped and removed at the end); see voicebot/archive/pgserver.py."""
-    from voicebot.archive.pgserver import LocalPostgres
+    stopped and removed at the end); see bench/pgserver.py."""
+    from bench.pgserver import LocalPostgres
 
     with LocalPostgres() as server:
         yield server

@@ -94,7 +94,7 @@ def _rename_minutes_files(directory: Path, settings, old: str, new: str) -> tupl
     (deterministic and quick, and present/absent, talk time, owners and notes then agree with the
     renamed transcript and speakers.json); a model's minutes get the name replaced (no slow,
     different redraft behind a rename). (minutes, markdown) as written, or (None, None)."""
-    from voicebot.archive.store import rename_in_minutes
+    from voicebot.archive.meetings import rename_in_minutes
     from voicebot.minutes import draft_meeting, write_minutes
     from voicebot.schema import read_json
 

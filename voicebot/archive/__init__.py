@@ -7,17 +7,13 @@ SQLite (``<home>/voicebot.db``) or PostgreSQL (``VOICEBOT_DATABASE_URL``).
         hits = db.search('"plan de charge" budget*', since="2026-01-01")
 """
 
+from voicebot.archive.outbox import OutboxMessage
+from voicebot.archive.privacy import FORGOTTEN, PurgeReport
 from voicebot.archive.query import Query
 from voicebot.archive.query import parse as parse_query
-from voicebot.archive.store import (
-    FORGOTTEN,
-    Archive,
-    Hit,
-    OutboxMessage,
-    PurgeReport,
-    open_archive,
-    parse_age,
-)
+from voicebot.archive.search import Hit
+from voicebot.archive.store import Archive, open_archive
+from voicebot.archive.times import parse_age
 
 __all__ = ["Archive", "FORGOTTEN", "Hit", "OutboxMessage", "PurgeReport", "Query", "open_archive", "parse_age",
            "parse_query"]

@@ -1,9 +1,10 @@
 """The two databases behind the archive, and everything that differs between them.
 
-The store (``store.py``) writes portable SQL with ``?`` placeholders; a backend
-runs it (PostgreSQL gets ``%s``), owns the connection and transactions, applies
-the numbered migrations (``migrations/<backend>/NNNN_name.sql``), and renders
-the parts that have no common syntax: full-text matching, ranking and snippets,
+The archive's parts (``meetings.py``, ``search.py``... see ``store.py``) write
+portable SQL with ``?`` placeholders; a backend runs it (PostgreSQL gets
+``%s``), owns the connection and transactions, applies the numbered migrations
+(``migrations/<backend>/NNNN_name.sql``), and renders the parts that have no
+common syntax: full-text matching, ranking and snippets,
 and the clean-up that makes erased text really gone.
 """
 

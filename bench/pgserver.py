@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL server on this machine, for the tests and the benchmark.
+"""A throwaway PostgreSQL server on this machine, for the tests (tests/conftest.py) and the search benchmark.
 
 Uses the Debian ``postgresql`` package's binaries (``/usr/lib/postgresql/<ver>/bin``,
 installed by ``scripts/install-system.sh``): ``initdb`` a data folder in a
@@ -39,7 +39,8 @@ def find_bindir() -> Path:
                               "run scripts/install-system.sh, which installs Debian's postgresql package")
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -79,7 +80,7 @@ class LocalPostgres:
         self._run(self.bindir / "initdb", "-D", self.data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
                   "--locale=C.UTF-8", "--no-sync")
         for attempt in range(5):
-            self.port = _free_port()
+            self.port = free_port()
             try:
                 self._run(self.bindir / "pg_ctl", "-D", self.data, "-l", self.log, "-w", "-t", "60", "-o",
                           f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
