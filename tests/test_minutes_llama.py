@@ -28,9 +28,9 @@ def _settings(home, **llm) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def llm_home(models_dir, tmp_path_factory):
+def llm_home(models_with_llm, tmp_path_factory):
     home = tmp_path_factory.mktemp("llm-home")
-    (home / "models").symlink_to(models_dir, target_is_directory=True)
+    (home / "models").symlink_to(models_with_llm, target_is_directory=True)
     return home
 
 
