@@ -176,7 +176,7 @@ def speakers(job: Job) -> str:
 
     transcript = schema.Transcript.from_dict(schema.read_json(job.path(recordings.TRANSCRIPT)))
     turns = schema.turns_from_rttm(job.path(recordings.DIARIZATION).read_text(encoding="utf-8"))
-    naming: dict = {"labels": {}, "present": [], "unnamed": {}}
+    naming: schema.Naming = {"labels": {}, "present": [], "unnamed": {}}
     if turns:
         with open_archive(job.settings) as db:
             people = voice_candidates(db.list_people(), job.meeting.invitees)

@@ -18,7 +18,27 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, TypedDict
+
+
+class SpeakerMatch(TypedDict):
+    """Who a speaker label was matched to."""
+
+    name: str
+    email: str | None
+    score: float
+
+
+class Naming(TypedDict, total=False):
+    """speakers.json: the naming stage's result, which the minutes, the mails and renames read.
+
+    ``labels``: diarization label -> the person matched (None: nobody); ``present``: names heard;
+    ``unnamed``: label -> what it is shown as ("Speaker 2"); ``threshold``: the voice match threshold used."""
+
+    labels: dict[str, SpeakerMatch | None]
+    present: list[str]
+    unnamed: dict[str, str]
+    threshold: float
 
 
 def _drop_none(data: dict[str, Any]) -> dict[str, Any]:

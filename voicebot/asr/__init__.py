@@ -29,6 +29,7 @@ import numpy as np
 
 from voicebot import schema
 from voicebot.asr import chunking, guards, models
+from voicebot.asr.engine import Engine
 from voicebot.audio import SAMPLE_RATE, load_audio
 from voicebot.config import Settings
 from voicebot.errors import UserError
@@ -51,7 +52,7 @@ class Resume:
     done_until: float  # every chunk starting before this time is already in ``segments``
 
 
-def load_engine(settings: Settings, *, engine: str | None = None, model: str | None = None):
+def load_engine(settings: Settings, *, engine: str | None = None, model: str | None = None) -> Engine:
     """The configured engine with its model loaded (the slow part: do it once)."""
     engine = engine or settings.asr.engine
     model = model or settings.asr.model

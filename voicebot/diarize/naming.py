@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from voicebot.errors import UserError
-from voicebot.schema import Transcript, Turn
+from voicebot.schema import Naming, Transcript, Turn
 
 # Cosine between a voiceprint and a speaker's voice above which they are the same
 # person. Calibrated on the corpus: every reference speaker with enough solo speech,
@@ -123,7 +123,7 @@ def match(voices: dict[str, np.ndarray], candidates: list[dict], threshold: floa
 
 
 def name_speakers(audio: str | Path | np.ndarray, turns: list[Turn], candidates: list[dict],
-                  *, threshold: float | None = None) -> dict[str, Any]:
+                  *, threshold: float | None = None) -> Naming:
     """Match each speaker of ``turns`` to a candidate's voiceprint.
 
     ``candidates``: dicts with ``name``, ``email`` and ``voiceprint`` (as
@@ -149,7 +149,7 @@ def name_speakers(audio: str | Path | np.ndarray, turns: list[Turn], candidates:
     return {"labels": labels, "present": present, "unnamed": unnamed, "threshold": threshold}
 
 
-def display_name(naming: dict[str, Any], label: str | None) -> str | None:
+def display_name(naming: Naming, label: str | None) -> str | None:
     """The name a speaker label shows under: the person's, else "Speaker N", else the label."""
     if label is None:
         return None
@@ -159,7 +159,7 @@ def display_name(naming: dict[str, Any], label: str | None) -> str | None:
     return naming.get("unnamed", {}).get(label, label)
 
 
-def relabel(transcript: Transcript, naming: dict[str, Any]) -> Transcript:
+def relabel(transcript: Transcript, naming: Naming) -> Transcript:
     """A copy of ``transcript`` whose speaker labels are replaced by names (or "Speaker N")."""
     out = copy.deepcopy(transcript)
     for seg in out.segments:
@@ -170,7 +170,7 @@ def relabel(transcript: Transcript, naming: dict[str, Any]) -> Transcript:
 # --- renaming after the fact ------------------------------------------------------
 
 
-def labels_shown_as(naming: dict[str, Any], shown: str) -> list[str]:
+def labels_shown_as(naming: Naming, shown: str) -> list[str]:
     """The diarization labels displayed as ``shown`` (a person's name, "Speaker N" or a raw label)."""
     labels = list(naming.get("labels", {})) or []
     found = [label for label in labels if display_name(naming, label) == shown]

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from voicebot import schema
+    from voicebot.archive import Archive
     from voicebot.config import Settings
 
 
@@ -57,7 +58,7 @@ def compose_alert(settings: Settings, *, meeting_id: str, stage: str, error: str
                                                              error=error)]
 
 
-def deliver(db: Any, settings: Settings, *, now: Any = None) -> dict:
+def deliver(db: Archive, settings: Settings, *, now: Any = None) -> dict:
     """Send every due outbox message; see :func:`voicebot.mail.delivery.deliver`."""
     from voicebot.mail.delivery import deliver as _deliver
 

@@ -33,11 +33,14 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from voicebot.config import Settings
 from voicebot.fsutil import exclusive_lock
 from voicebot.mail.transport import DeliveryError, MaildirTransport, SmtpTransport, parse_smtp_url
+
+if TYPE_CHECKING:
+    from voicebot.archive import Archive
 
 LOCK_FILE = ".outbox.lock"
 
@@ -67,7 +70,7 @@ def _scrub(text: str, password: str) -> str:
     return text.replace(password, "***") if password and len(password) >= 3 else text
 
 
-def deliver(db: Any, settings: Settings, *, now: datetime | None = None, limit: int = 100) -> dict:
+def deliver(db: Archive, settings: Settings, *, now: datetime | None = None, limit: int = 100) -> dict:
     """Send every due outbox message; return what happened.
 
     The report: ``transport`` (where mail went, without any password),
@@ -121,7 +124,7 @@ def deliver(db: Any, settings: Settings, *, now: datetime | None = None, limit: 
     return report
 
 
-def _failed(db: Any, settings: Settings, report: dict, message: Any, error: DeliveryError, now: datetime,
+def _failed(db: Archive, settings: Settings, report: dict, message: Any, error: DeliveryError, now: datetime,
             password: str) -> None:
     reply = _scrub(error.reply, password)
     attempts = (message.attempts or 0) + 1
