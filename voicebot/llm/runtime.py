@@ -69,6 +69,16 @@ def _load(path: str, context: int, n_threads: int) -> Any:
         raise LLMUnavailable(f"llama.cpp cannot load {path}: {str(exc).splitlines()[0][:200]}") from None
 
 
+@dataclass(frozen=True)
+class Call:
+    """What one chat cost: tokens read (new ones, after the cached prefix), tokens written, seconds."""
+
+    prompt_tokens: int
+    answer_tokens: int
+    first_token_seconds: float
+    seconds: float
+
+
 class LocalModel:
     """A loaded GGUF chat model."""
 
@@ -77,6 +87,7 @@ class LocalModel:
         self.name = path.stem
         self.context = context
         self._llama = _load(str(path), context, n_threads)
+        self.calls: list[Call] = []  # for benchmarks and logs
 
     def count_tokens(self, text: str) -> int:
         return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
@@ -93,16 +104,26 @@ class LocalModel:
         if schema is not None:
             options["response_format"] = {"type": "json_object", "schema": schema}
         pieces: list[str] = []
+        started = time.monotonic()
+        first = None
         with _LOCK:
+            cached = len(self._llama._input_ids)
             try:
                 for chunk in self._llama.create_chat_completion(messages=messages, **options):
+                    first = first or time.monotonic()
                     delta = chunk["choices"][0].get("delta", {})
                     pieces.append(delta.get("content") or "")
                     if deadline is not None and deadline.left() <= 0:
                         raise LLMUnavailable("its time limit was reached while it was writing")
             except ValueError as exc:  # llama.cpp: "Requested tokens (N) exceed context window of M"
                 raise LLMUnavailable(f"the prompt does not fit the model's context: {exc}") from None
-        return "".join(pieces)
+            evaluated = len(self._llama._input_ids)
+        answer = "".join(pieces)
+        written = len(pieces)
+        ended = time.monotonic()
+        self.calls.append(Call(max(0, evaluated - written - min(cached, evaluated)), written,
+                               (first or ended) - started, ended - started))
+        return answer
 
     def chat_json(self, messages: list[dict], schema: dict, **options: Any) -> dict:
         """``chat`` constrained to ``schema``, parsed; LLMUnavailable if the answer is not a JSON object."""
