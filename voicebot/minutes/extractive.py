@@ -5,7 +5,11 @@
 - Decisions: French and English patterns ("we decided to", "we agreed to",
   "on a décidé de", "c'est décidé", ...) on every sentence whatever its
   language (meetings switch); a bare "agreed" takes the content of the
-  proposal just before it.
+  proposal just before it. Looser wording of real speech ("let's go with",
+  "so we'll stick to", "okay, twenty five euros then", "on part sur", "on
+  garde") is a decision only when another speaker agrees just after (and
+  nobody objects), or when said as a conclusion ("so...", "alors..."), and
+  never when hedged ("I think", "maybe", "if").
 - Action items: an actor, a commitment or request, and a task. The actor and
   the modality come together: the speaker committing ("I will send...", "je
   vais préparer...", "I can send..." for plain tasks only), a person asked
@@ -47,13 +51,33 @@ _DECISION = [
     re.compile(r"\b(?:we(?:'ve|\s+have)?|it(?:'s|\s+is|\s+has\s+been|\s+was)|that(?:'s|\s+is)|everyone|everybody|all)\s+"
                r"(?:all\s+)?(?:decided|agreed|settled|approved|validated|confirmed|voted)\b(?:\s+(?:to|that|on|upon|for))?[\s,:]*"),
     re.compile(r"\b(?:the\s+|our\s+|final\s+)?decision\s+(?:is|was|has\s+been)\s*(?:made\s*)?(?:to|that|:)?\s*"),
-    re.compile(r"\b(?:we(?:'ll|\s+will|'re\s+going\s+to|\s+are\s+going\s+to)|let's|let\s+us)\s+go\s+(?:with|for)\s+"),
     re.compile(r"\b(?:on\s+a|nous\s+avons|il\s+a\s+ete|c'est|c'etait|il\s+est|c'est\s+donc)\s+(?:donc\s+|bien\s+)?"
                r"(?:decide|valide|convenu|acte|arrete|tranche|vote|adopte|entendu|d'accord)\b(?:\s+(?:de|d'|que|qu'|pour|sur))?[\s,:]*"),
     re.compile(r"\b(?:la\s+)?decision\s+(?:est|a\s+ete\s+prise)\s*(?:de|d'|que|qu'|:)?\s*"),
     re.compile(r"\b(?:on\s+(?:est|tombe)|nous\s+sommes|tout\s+le\s+monde\s+est)\s+(?:donc\s+)?d'accord\s+(?:pour|sur)\s+"),
-    re.compile(r"\bon\s+(?:retient|valide|part\s+sur|choisit|adopte)\s+"),
+    re.compile(r"\bon\s+(?:retient|valide|adopte)\s+"),
 ]
+# Looser wording, a decision only when someone else agrees just after, or said as a conclusion ("so...",
+# "alors..."), and not hedged: "let's go with", "so we'll go for", "we'll stick with", "on part sur", "on garde".
+# The group "verb" starts the decision's text.
+_LOOSE_DECISION = re.compile(
+    r"\b(?:(?:we(?:'ll|\s+will|'re\s+going\s+to|\s+are\s+going\s+to|'re\s+gonna)?|let's|let\s+us)\s+(?:all\s+|just\s+)?"
+    r"(?P<verb>(?:go|stick|settle|opt)\s+(?:with|for|to|on)\s+)|on\s+(?:va\s+)?(?P<fr>part\s+sur|partir\s+sur|garde|"
+    r"reste\s+sur|choisit|rester\s+sur|garder)\s+|(?P<fr2>partons\s+sur|va\s+pour)\s+)")
+# "Okay, twenty five euros then": an amount (a number and what it counts) settled, said as a conclusion.
+_SETTLED_AMOUNT = re.compile(r"^(?:(?:okay|ok|alright|all\s+right|right|so|good|fine|bon|alors|donc|d'accord|"
+                             r"tres\s+bien)\b[\s,]*)+(?P<verb>(?:[a-z0-9-]+\s+){1,5}?)(?:then|alors|donc)\s*[.!]*$")
+_CONCLUSION = re.compile(r"^(?:(?:okay|ok|alright|all\s+right|right|good|well|bon|bien|tres\s+bien|d'accord)\b[\s,]*)*"
+                         r"(?:so|alors|donc|then|finally|en\s+fin\s+de\s+compte|au\s+final|bref)\b")
+_HEDGE = re.compile(r"\b(?:i\s+think|i\s+guess|maybe|perhaps|probably|might|could|should|would|if|whether|unless|"
+                    r"do\s+we|shall\s+we|why\s+don't|je\s+pense|je\s+crois|peut-etre|si|pourrait|devrait|faudrait)\b")
+_AGREE = re.compile(r"^(?:yes|yeah|yep|sure|okay|ok|agreed|fine|good|great|perfect|exactly|absolutely|definitely|"
+                    r"sounds\s+good|that's\s+(?:fine|good|great)|i\s+agree|me\s+too|oui|ouais|d'accord|parfait|"
+                    r"ca\s+marche|tres\s+bien|entendu|bonne\s+idee|tout\s+a\s+fait|je\s+suis\s+d'accord|vendu)\b")
+_DISAGREE = re.compile(r"\b(?:no|not|but|don't|doesn't|wouldn't|disagree|rather|instead|non|pas|mais|plutot)\b|\?\s*$")
+# French "on garde..." in a decision's text: "garder...".
+_ON_VERB = {"part": "partir", "prend": "prendre", "choisit": "choisir", "retient": "retenir", "fait": "faire",
+            "met": "mettre"}
 _PROPOSAL = re.compile(r"\b(?:i\s+propose|i\s+suggest|i'd\s+suggest|what\s+if\s+we|how\s+about|shall\s+we|why\s+don't\s+we|"
                        r"je\s+propose|je\s+suggere|on\s+pourrait|et\s+si\s+on|pourquoi\s+ne\s+pas)\b(?:\s+(?:that\s+we|to|de|d'|qu'on|que))?\s*")
 
@@ -334,23 +358,75 @@ class Extractor:
             f = self.folded[i]
             if "?" in f or _NEGATED_DECISION.search(f):
                 continue
-            for pattern in _DECISION:
-                match = pattern.search(f)
-                if not match:
-                    continue
-                content = s.text[match.end():]
-                used = [s]
-                if len(content_words(content)) < 2:
-                    proposal = self._proposal_before(i)
-                    if proposal is None:
-                        break
-                    content, source = proposal
-                    used = [source, s]
-                text = self._decision_text(content)
-                if len(content_words(text)) >= 2 and not any(word_overlap(text, d.text) > 0.6 for d in out):
-                    out.append(Found("decision", text, used))
-                break
+            found = self._stated_decision(i) or self._loose_decision(i)
+            if found is None:
+                continue
+            text, used = found
+            if len(content_words(text)) >= 2 and not any(word_overlap(text, d.text) > 0.6 for d in out):
+                out.append(Found("decision", text, used))
         return out
+
+    def _stated_decision(self, i: int) -> tuple[str, list[Sentence]] | None:
+        """'we decided to...', 'c'est décidé, ...', or a bare 'agreed' with the proposal before it."""
+        s, f = self.sentences[i], self.folded[i]
+        for pattern in _DECISION:
+            match = pattern.search(f)
+            if not match:
+                continue
+            content = s.text[match.end():]
+            used = [s]
+            if len(content_words(content)) < 2:
+                proposal = self._proposal_before(i)
+                if proposal is None:
+                    return None
+                content, source = proposal
+                used = [source, s]
+            return self._decision_text(content), used
+        return None
+
+    def _loose_decision(self, i: int) -> tuple[str, list[Sentence]] | None:
+        """'let's go with...', 'okay, twenty five euros then', 'on part sur...': agreed to, or concluded."""
+        s, f = self.sentences[i], self.folded[i]
+        match = _LOOSE_DECISION.search(f)
+        if match:
+            group = next(g for g in ("verb", "fr", "fr2") if match.group(g))
+            start = match.start() if group == "fr" else match.start(group)  # "on garde X" -> "Garder X"
+            what = f[match.end():]
+        else:
+            match = _SETTLED_AMOUNT.match(f.strip())
+            if not match or not re.search(r"\d", f) and not any(w in dates.NUMBERS for w in f.split()):
+                return None
+            start = f.index(match.group("verb"))
+            what = match.group("verb")
+            if not [w for w in content_words(what) if w not in dates.NUMBERS and not w.isdigit()]:
+                return None  # "okay, two then": a score, not an amount of something
+        if not [w for w in content_words(what) if w not in _OBJECT_PRONOUNS] or _HEDGE.search(f[:start]):
+            return None
+        agreed = self._agreed(i)
+        if agreed is False or (agreed is None and not _CONCLUSION.match(f)):
+            return None
+        text = self._decision_text(s.text[start:])
+        if match.re is _SETTLED_AMOUNT:
+            text = re.sub(r"\s+(?:then|alors|donc)\.$", ".", text, flags=re.IGNORECASE)
+        return text, [s]
+
+    def _agreed(self, i: int) -> bool | None:
+        """True when another speaker agrees just after sentence i, False when one objects, None otherwise."""
+        here = self.sentences[i]
+        if here.speaker is None:
+            return None
+        for j in range(i + 1, min(len(self.sentences), i + 4)):
+            other = self.sentences[j]
+            if other.start - here.end > 20:
+                break
+            if other.speaker is None or other.speaker == here.speaker:
+                continue
+            folded = self.folded[j].strip()
+            if _DISAGREE.search(folded):
+                return False
+            if _AGREE.match(folded):
+                return True
+        return None
 
     def _proposal_before(self, i: int) -> tuple[str, Sentence] | None:
         here = self.sentences[i]
@@ -370,6 +446,15 @@ class Extractor:
             fold_same_length(text)) else text
         text = re.split(r"(?<=[.!?])\s", text)[0].strip(" ,;:-")
         text = text.rstrip(".!?… ")
+        trailing = re.search(r"(?:[\s,]+(?:so|uh|um|and|but|then|euh|et|mais|quoi|hein))+$", fold_same_length(text))
+        if trailing and trailing.start() > 0:
+            text = text[:trailing.start()]
+        on = re.match(r"on\s+(va\s+)?([a-z]+)\b", fold_same_length(text))  # "on garde X" -> "garder X"
+        if on:
+            verb, said = on.group(2), text[on.start(2):on.end(2)]
+            if not on.group(1):  # "on va partir": already the infinitive
+                said = _ON_VERB.get(verb) or (said + "r" if verb.endswith("e") and len(verb) > 3 else "")
+            text = said + text[on.end():] if said else text
         return (text[:1].upper() + text[1:] + ".") if text else ""
 
     # -- action items ------------------------------------------------------------------------------
