@@ -73,6 +73,11 @@ def test_an_indirect_request_taken_by_who_offers():
     assert _actions(turns) == [("Bob", "Draft the press release", "2026-03-13")]
 
 
+def test_could_someone_is_a_need_even_as_a_question():
+    turns = [("Alice", "Could someone book the meeting room for Tuesday?"), ("Carol", "I'll take care of it.")]
+    assert _actions(turns) == [("Carol", "Book the meeting room", "2026-03-17")]
+
+
 def test_owner_named_after_the_task():
     turns = [("Alice", "Someone needs to prepare the slides for the client review by Monday."),
              ("Bob", "The slides, that's for Chloé.")]
@@ -90,6 +95,12 @@ def test_a_request_by_name_in_french():
              ("Julien", "Oui, pas de souci.")]
     ((owner, task, due),) = _actions(turns, language="fr")
     assert (owner, due) == ("Julien", "2026-03-13") and "envoyer le rapport d'activité" in task
+
+
+def test_a_french_request_by_wish_taken_by_who_offers():
+    turns = [("Camille", "Ce serait bien si quelqu'un pouvait relire le contrat avant lundi."),
+             ("Julien", "Je m'en occupe.")]
+    assert _actions(turns, language="fr") == [("Julien", "Relire le contrat", "2026-03-16")]
 
 
 def test_real_speech_commitments_are_kept():

@@ -185,14 +185,17 @@ _NOT_COMMITTING = re.compile(r"\b(?:said|says|told\s+\w+|promised|thought|wish|h
 # A tag at the end of a statement is no question: "I'll send it tomorrow, okay?".
 _TAG_QUESTION = re.compile(r",\s*(?:ok(?:ay)?|right|yeah|yes|no|all\s+right|alright|is\s+that\s+(?:ok(?:ay)?|alright|"
                            r"fine|all\s+right)|d'accord|non|ca\s+(?:marche|vous\s+va|te\s+va)|hein)\s*\?+$")
-# Needs someone may take: "it would be great if someone could...", "could someone...".
+# Needs someone may take, said as a wish or a question: "it would be great if someone could...", "could
+# someone...?", "we need someone to...", "quelqu'un peut...?".
 _NEED_SOMEONE = re.compile(r"\b(?:(?:it\s+would|it'd)\s+be\s+(?:great|good|nice|helpful|useful|ideal)\s+if\s+"
                            r"(?:someone|somebody|one\s+of\s+you)\s+(?:could|would|can)|(?:can|could|would)\s+"
-                           r"(?:someone|somebody|anyone|anybody|one\s+of\s+you)|ce\s+serait\s+(?:bien|bon|super|utile)\s+"
-                           r"que\s+quelqu'un|(?:est-ce\s+que\s+)?quelqu'un\s+(?:peut|pourrait|pourra))\s+(?:please\s+)?")
+                           r"(?:someone|somebody|anyone|anybody|one\s+of\s+you)|we\s+(?:still\s+|also\s+)?need\s+"
+                           r"(?:someone|somebody)\s+to|(?:ce\s+serait|c'est)\s+(?:bien|bon|super|utile)\s+si\s+"
+                           r"quelqu'un\s+(?:pouvait|peut)|(?:est-ce\s+que\s+)?quelqu'un\s+(?:peut|pourrait|pourra)|"
+                           r"il\s+(?:nous\s+)?faut\s+quelqu'un\s+pour)\s+(?:please\s+)?")
 _REQUEST_YOU = re.compile(r"\b(?:(?:it\s+would|it'd)\s+be\s+(?:great|good|nice|helpful|useful|ideal)\s+if\s+you\s+"
-                          r"(?:could|would|can)|ce\s+serait\s+(?:bien|bon|super|utile)\s+que\s+tu|ce\s+serait\s+"
-                          r"(?:bien|bon|super|utile)\s+que\s+vous)\s+(?:please\s+)?")
+                          r"(?:could|would|can)|(?:ce\s+serait|c'est)\s+(?:bien|bon|super|utile|gentil)\s+si\s+"
+                          r"(?:tu\s+(?:pouvais|peux)|vous\s+(?:pouviez|pouvez)))\s+(?:please\s+)?")
 # Someone given a task by name, after it was said: "the slides, that's for Chloé", "Julien s'en occupe".
 _NAME = r"(?<![\w'-])([^\W\d_][\w-]*)"  # matched on folded text; the word must be capitalized in the sentence
 _ASSIGN = [
@@ -554,9 +557,11 @@ class Extractor:
             m = _NAMED_VERB.match(f, b) or (_NAMED_FUTURE.match(f, b) if s.language == "fr" else None)
             if m and not _DETERMINER_BEFORE.search(f[:a]):
                 candidates.append((m.end(), a, "named", name))
-        for pattern in _NEED + [_NEED_SOMEONE]:
+        for pattern in _NEED:
             for m in pattern.finditer(f):
                 candidates.append((m.end(), m.start(), "need", None))
+        for m in _NEED_SOMEONE.finditer(f):
+            candidates.append((m.end(), m.start(), "someone", None))
         return candidates
 
     def _actions_in(self, i: int) -> list[Found]:
@@ -575,7 +580,7 @@ class Extractor:
             if any(trigger < y and x < end for x, y in taken):
                 continue
             raw = s.text[begin:end]
-            if kind != "request" and asks:
+            if kind not in ("request", "someone") and asks:
                 continue  # "do we need to...?", "will Bob send it?": asks, does not assign
             if _NOT_COMMITTING.search(f[max(0, trigger - 30):trigger]):
                 continue  # "I said I'll...", "if I can...": about a commitment, not one
@@ -602,7 +607,7 @@ class Extractor:
             owner = self.people.canonical(owner) if owner else None
             due = clause_dates[0].value if clause_dates else None
             found = Found("action", task, [s], owner=owner, due=due,
-                          pending={"request": "request", "need": "need"}.get(kind, ""),
+                          pending={"request": "request", "need": "need", "someone": "need"}.get(kind, ""),
                           addressee=owner if kind == "request" else None)
             results.append(found)
             taken.append((trigger, end))
