@@ -27,7 +27,8 @@ from voicebot.minutes import draft
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus" / "qmsum"
 WORDS_PER_SECOND = 2.5
-DEV = ["ES2002b", "ES2003a", "ES2005c", "ES2008d", "IS1001b", "IS1004d", "TS3003c", "TS3008b", "Bed012", "Bro018"]
+DEV = ["ES2002b", "ES2003a", "ES2005c", "ES2008d", "IS1001b", "IS1004d", "TS3003c", "TS3008b", "Bed012", "Bro018",
+       "ES2007a", "ES2012b", "ES2013d", "IS1002b", "IS1009d", "TS3005b", "TS3012a", "Bed004", "Bmr009", "Bmr018"]
 HELD_OUT = ["ES2014c", "ES2016a", "IS1007c", "TS3006d", "Bmr013"]
 
 

@@ -84,7 +84,8 @@ _PROPOSAL = re.compile(r"\b(?:i\s+propose|i\s+suggest|i'd\s+suggest|what\s+if\s+
 _TASK_END = re.compile(r"[.;!?]|,\s+(?:and|but|so|because|et|mais|donc|car|parce)\b|\s(?:but|so\s+that|because|mais|parce\s+que|"
                        r"afin\s+que|and\s+then|et\s+puis|then\s+i|puis\s+je|thank\s+you|thanks|merci)\b|,\s+(?:ok|okay|right|d'accord)\b"
                        r"|\sso\s+(?=(?:i|we|you|he|she|they|let's|let\s+us)\b)"
-                       r"|,\s+(?:i\s+(?:guess|think|mean|suppose)|you\s+know|je\s+pense|je\s+crois|enfin)\b")
+                       r"|,\s+(?:i\s+(?:guess|think|mean|suppose)|you\s+know|je\s+pense|je\s+crois|enfin)\b"
+                       r"|\s+or\s+(?=(?:shouldn't|should|can|could|do|would|will|shall)\s+(?:we|i|you)\b)")
 _SELF = [
     re.compile(r"\bi\s*(?:'ll|\s+will|\s+shall|'m\s+going\s+to|\s+am\s+going\s+to|'m\s+gonna)\s+(?:also\s+|then\s+|just\s+|"
                r"definitely\s+|personally\s+)?"),
@@ -129,7 +130,7 @@ _NEED = [
 # ("I'll show you the agenda", "I'll give it a two"): a task only with a time after the meeting or a person named.
 _STRONG_VERBS = r"""send|e-?mail|mail|forward|circulate|distribute|share|post|upload|publish|write(?:\s+up|\s+down)?|draft|
 prepare|update|revise|edit|finish|complete|finali[sz]e|fix|correct|repair|check|double-check|verify|test|review|proofread|
-look\s+(?:into|up)|find(?:\s+out)?|investigate|research|study|ask|contact|call|phone|ring|invite|remind|inform|notify|
+look\s+(?:into|up)|find\s+out|investigate|research|study|ask|contact|call|phone|ring|invite|remind|inform|notify|
 talk\s+(?:to|with)|speak\s+(?:to|with)|follow\s+up|chase|book|reserve|schedule|reschedule|organi[sz]e|arrange|plan|
 set\s+up|install|configure|deploy|implement|develop|code|compute|calculate|measure|estimate|compare|analy[sz]e|evaluate|
 summari[sz]e|report|order|buy|purchase|pay|sign|renew|cancel|confirm|hire|recruit|train|clean\s+up|collect|gather|print|
@@ -141,10 +142,10 @@ rediger|preparer|finir|finaliser|terminer|completer|corriger|reparer|verifier|te
 rappeler|telephoner|relancer|inviter|prevenir|informer|demander|reserver|planifier|organiser|caler|installer|configurer|
 deployer|developper|implementer|coder|calculer|chiffrer|estimer|comparer|analyser|resumer|commander|acheter|payer|signer|
 renouveler|annuler|confirmer|recruter|embaucher|former|nettoyer|recuperer|apporter|imprimer|traduire|telecharger|soumettre|
-compiler|produire|negocier|suivre|gerer|coordonner|s'occuper\s+de|se\s+charger\s+de|chercher|rechercher|trouver|etudier|
+compiler|produire|negocier|suivre|gerer|coordonner|s'occuper\s+de|se\s+charger\s+de|chercher|rechercher|etudier|
 regler|monter|valider"""
-_GENERIC_VERBS = r"""make(?!\s+sure)|do|put|get|add|change|modify|create|build|design|write|run|move|bring|take|set|
-faire(?!\s+(?:attention|en\s+sorte))|mettre|ajouter|changer|modifier|creer|construire|concevoir|deplacer|lancer|prendre"""
+_GENERIC_VERBS = r"""make(?!\s+sure)|do|put|get|find|add|change|modify|create|build|design|write|run|move|bring|
+faire(?!\s+(?:attention|en\s+sorte))|mettre|trouver|ajouter|changer|modifier|creer|construire|concevoir|deplacer|lancer"""
 _LIVE_VERBS = r"""show|present|give|explain|go\s+(?:through|over)|look\s+at|have\s+a\s+look\s+at|read|describe|demonstrate|
 draw|tell|say|montrer|presenter|expliquer|donner|dire|regarder|lire|dessiner|decrire|passer\s+en\s+revue"""
 
@@ -161,13 +162,14 @@ _TASK_LEAD = re.compile(r"(?:(?:uh|um|er|erm|ah|eh|euh|ben|bah|just|also|then|ma
                         r"probablement|essayer\s+d[e']|egalement|rapidement|juste|encore|quand\s+meme|tenter\s+de)\b[\s,]*)+")
 _CLITICS = re.compile(r"(?:(?:me|m'|te|t'|lui|leur|nous|vous|le|la|les|l'|y|en|se|s')(?:\s+|(?<=')))+(?=[a-z])")
 # Something handed over after the meeting: what makes "make", "put", "faire" a task.
-_DELIVERABLE = re.compile(r"\b(?:summary|summaries|minutes|report|notes|slides?|deck|presentation|document|doc|list|"
-                          r"proposal|draft|copy|quote|estimate|budget|plan|schedule|agenda|mock-?up|prototype|e-?mail|"
-                          r"invoice|contract|spreadsheet|figures|specs?|specification|survey|questionnaire|website|"
-                          r"demo|booking|reservation|appointment|compte\s+rendu|resume|synthese|rapport|transparents|"
-                          r"liste|proposition|brouillon|copie|devis|estimation|planning|calendrier|ordre\s+du\s+jour|"
+_DELIVERABLE = re.compile(r"\b(?:summary|summaries|minutes|report|notes?|slides?|deck|document|doc|list|proposal|draft|"
+                          r"copy|copies|quote|estimate|budget|plan|schedule|agenda|mock-?up|prototype|e-?mail|invoice|"
+                          r"contract|spreadsheet|figures|specs?|specification|survey|questionnaire|website|booking|"
+                          r"reservation|appointment|file|picture|photo|link|details|data|results|numbers|code|version|"
+                          r"invitation|recording|material|compte\s+rendu|resume|synthese|rapport|transparent|liste|"
+                          r"proposition|brouillon|copie|devis|estimation|planning|calendrier|ordre\s+du\s+jour|"
                           r"maquette|courriel|facture|contrat|fichier|tableau|chiffres|cahier\s+des\s+charges|enquete|"
-                          r"site|reservation|rendez-vous)\b")
+                          r"site|lien|photo|resultats|donnees|invitation|enregistrement)s?\b")
 # After the meeting: "next time", "after the meeting", "plus tard" (a due date found by dates counts too).
 _LATER = re.compile(r"\b(?:next\s+(?:time|meeting|session|call)|after\s+(?:the|this)\s+meeting|afterwards|later(?:\s+on)?|"
                     r"offline|prochaine\s+(?:fois|reunion|seance)|apres\s+la\s+reunion|plus\s+tard|ensuite)\b")
@@ -177,11 +179,13 @@ _NOW = re.compile(r"\b(?:right\s+now|now|at\s+the\s+moment|during\s+(?:the|this)
                   r"a\s+l'ecran|au\s+tableau|sur\s+l'ecran)\b")
 # Words that are no object: "make something", "do one", "tell you", "leave me".
 _EMPTY_OBJECTS = {"something", "anything", "everything", "nothing", "stuff", "thing", "things", "bit", "lot", "kind",
-                  "sort", "way", "quelque", "chose", "truc", "trucs", "machin"}
+                  "sort", "way", "soon", "asap", "again", "quickly", "real", "first", "today", "quelque", "chose",
+                  "truc", "trucs", "machin", "vite", "bientot", "rapidement"}
 _HEARERS = re.compile(r"^(?:you|ya|me|us|yourselves|everybody|everyone|guys|vous|te|t'|toi|nous|me|m')\b")
 # Said about a commitment, not making one: "I said I'll...", "if I can...", "si je peux...".
 _NOT_COMMITTING = re.compile(r"\b(?:said|says|told\s+\w+|promised|thought|wish|hope|if|when|whether|unless|once|"
-                             r"dit|disais|promis|pensais|si|quand|lorsque)\s+(?:that\s+|que\s+|qu')?$")
+                             r"maybe|perhaps|possibly|dit|disais|promis|pensais|si|quand|lorsque|peut-etre)\s+"
+                             r"(?:that\s+|que\s+|qu')?$")
 # A tag at the end of a statement is no question: "I'll send it tomorrow, okay?".
 _TAG_QUESTION = re.compile(r",\s*(?:ok(?:ay)?|right|yeah|yes|no|all\s+right|alright|is\s+that\s+(?:ok(?:ay)?|alright|"
                            r"fine|all\s+right)|d'accord|non|ca\s+(?:marche|vous\s+va|te\s+va)|hein)\s*\?+$")
@@ -214,12 +218,12 @@ _WH_BEFORE = re.compile(r"\b(?:how|why|what|when|where|which|who|whom|whose|comm
                         r"quels|quelles)\s+(?:[\w']+\s+){0,2}$")
 # A name not a person's: "the user will...", "le marketing va...".
 _DETERMINER_BEFORE = re.compile(r"\b(?:the|a|an|our|your|their|this|that|each|every|any|le|la|les|l'|un|une|ce|cette|"
-                                r"notre|votre|leur|du|des)\s*$")
+                                r"notre|votre|leur|du|des)\s*(?:(?:uh|um|er|euh)\s+)*$")
 _OBJECT_PRONOUNS = {"it", "that", "this", "them", "those", "le", "la", "les", "ca", "cela"}
 _DUE_PREFIX = re.compile(r"(?:\s|^)(?:(?:at\s+the\s+latest|no\s+later\s+than|by|before|until|on|for|from|within|"
                          r"au\s+plus\s+tard|avant|d'ici|pour|jusqu'a|jusqu'au|des|d'ici\s+a)\s+)+$")
 _TRAILING = re.compile(r"(?:\s+(?:please|too|as\s+well|also|aussi|s'il\s+te\s+plait|s'il\s+vous\s+plait|stp|svp|"
-                       r"at\s+the\s+latest|au\s+plus\s+tard|then|alors|ok|okay|that|which|who|and|que|qui|et))+$")
+                       r"at\s+the\s+latest|au\s+plus\s+tard|then|alors|ok|okay|that|which|who|and|if|when|as|que|qui|et|si|quand))+$")
 _QUESTION_START = re.compile(r"^(?:and\s+|so\s+|et\s+|alors\s+|donc\s+)?(?:do|does|did|is|are|was|were|should|shall|can|could|"
                              r"will|would|have|has|what|when|where|who|why|how|which|est-ce|qui|quand|comment|pourquoi|"
                              r"quel|quelle|quels|quelles|faut-il|doit-on|peut-on|va-t-on|a-t-on)\b")
@@ -553,9 +557,9 @@ class Extractor:
                 candidates.append((m.end(), m.start(), "self", s.speaker))
         for m in _OFFER.finditer(f):
             candidates.append((m.end(), m.start(), "offer", s.speaker))
-        for name, a, b in self.people.mentions(s.text) + self._unknown_names(s.text, s.language):
+        for name, a, b in self._persons(s.text) + self._unknown_names(s.text, s.language):
             m = _NAMED_VERB.match(f, b) or (_NAMED_FUTURE.match(f, b) if s.language == "fr" else None)
-            if m and not _DETERMINER_BEFORE.search(f[:a]):
+            if m:
                 candidates.append((m.end(), a, "named", name))
         for pattern in _NEED:
             for m in pattern.finditer(f):
@@ -626,16 +630,27 @@ class Extractor:
         later = dated or bool(_LATER.search(clause))
         if _NOW.search(clause) and not later:
             return False  # "I'll send it right now", "I'll put it on the screen"
+        hearer = _HEARERS.match(obj)
+        if hearer and not later and not _DELIVERABLE.search(obj, hearer.end()):
+            return False  # "I'll talk to you about it", "I'll tell you...", "leave me a space"
         if verb_kind == "strong":
             return True
-        if kind == "offer" or (_HEARERS.match(obj) and not later):
-            return False  # "I can do the timing node": can, not will; "I'll tell you...", "leave me a space"
-        # Someone not in the room, or named: "tell David about the new date", "give it to Carol".
-        someone = bool(self.people.mentions(task[at:])) or bool(
-            re.match(r"(?:\S+\s+)?(?:to\s+|with\s+|a\s+|avec\s+)?[A-Z][a-z]+\b", task[at:].strip()))
+        if kind == "offer":
+            return False  # "I can do the timing node": can, not will
+        # Someone named, not in the room: "tell David about the new date", "give it to Carol".
+        first = re.match(r"\s*(?:(?:to|with|a|avec)\s+)?([^\W\d_][\w-]*)", folded[at:])
+        someone = bool(self._persons(task[at:])) or bool(
+            first and task[at + first.start(1)].isupper() and fold(first.group(1)) not in STOPWORDS | _NOT_PEOPLE)
         if verb_kind == "generic":
             return later or someone or bool(_DELIVERABLE.search(obj))
         return later or someone
+
+    def _persons(self, text: str) -> list[tuple[str, int, int]]:
+        """The people named in a text (capitalized), not a word of their name used as a noun ("the user",
+        "le marketing", "a new project")."""
+        folded = fold_same_length(text)
+        return [m for m in self.people.mentions(text)
+                if text[m[1]:m[1] + 1].isupper() and not _DETERMINER_BEFORE.search(folded, 0, m[1])]
 
     def _unknown_names(self, text: str, language: str) -> list[tuple[str, int, int]]:
         """Capitalized words that look like a person not on any list ("Carol will...", "Thomas préparera...")."""
