@@ -173,10 +173,11 @@ _DELIVERABLE = re.compile(r"\b(?:summary|summaries|minutes|report|notes?|slides?
 # After the meeting: "next time", "after the meeting", "plus tard" (a due date found by dates counts too).
 _LATER = re.compile(r"\b(?:next\s+(?:time|meeting|session|call)|after\s+(?:the|this)\s+meeting|afterwards|later(?:\s+on)?|"
                     r"offline|prochaine\s+(?:fois|reunion|seance)|apres\s+la\s+reunion|plus\s+tard|ensuite)\b")
-# Now, in the room: "right now", "on the screen", "tout de suite", "au tableau".
-_NOW = re.compile(r"\b(?:right\s+now|now|at\s+the\s+moment|during\s+(?:the|this)\s+meeting|pendant\s+(?:la|cette)\s+reunion|in\s+a\s+(?:second|sec|minute|moment|bit)|for\s+now|"
+# Now, in the room: "right now", "on the screen", "tout de suite", "au tableau", "again" (what was just done).
+_NOW = re.compile(r"\b(?:right\s+now|now|at\s+the\s+moment|during\s+(?:the|this)\s+meeting|pendant\s+(?:la|cette)\s+reunion|"
+                  r"in\s+a\s+(?:second|sec|minute|moment|bit)|for\s+now|"
                   r"on\s+(?:the\s+|this\s+|my\s+)?(?:screen|board|whiteboard|slide)|tout\s+de\s+suite|maintenant|"
-                  r"a\s+l'ecran|au\s+tableau|sur\s+l'ecran)\b")
+                  r"a\s+l'ecran|au\s+tableau|sur\s+l'ecran|again|encore\s+une\s+fois|a\s+nouveau)\b")
 # Words that are no object: "make something", "do one", "tell you", "leave me".
 _EMPTY_OBJECTS = {"something", "anything", "everything", "nothing", "stuff", "thing", "things", "bit", "lot", "kind",
                   "sort", "way", "soon", "asap", "again", "quickly", "real", "first", "today", "quelque", "chose",
