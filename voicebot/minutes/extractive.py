@@ -190,17 +190,18 @@ _NOT_COMMITTING = re.compile(r"\b(?:said|says|told\s+\w+|promised|thought|wish|h
 # A tag at the end of a statement is no question: "I'll send it tomorrow, okay?".
 _TAG_QUESTION = re.compile(r",\s*(?:ok(?:ay)?|right|yeah|yes|no|all\s+right|alright|is\s+that\s+(?:ok(?:ay)?|alright|"
                            r"fine|all\s+right)|d'accord|non|ca\s+(?:marche|vous\s+va|te\s+va)|hein)\s*\?+$")
+# Wishes: "it would be great if...", "ce serait bien si...".
+_WISH = (r"(?:(?:it\s+would|it'd)\s+be\s+(?:great|good|nice|helpful|useful|ideal)\s+if|"
+         r"(?:ce\s+serait|c'est)\s+(?:bien|bon|super|utile|gentil)\s+si)\s+")
 # Needs someone may take, said as a wish or a question: "it would be great if someone could...", "could
 # someone...?", "we need someone to...", "quelqu'un peut...?".
-_NEED_SOMEONE = re.compile(r"\b(?:(?:it\s+would|it'd)\s+be\s+(?:great|good|nice|helpful|useful|ideal)\s+if\s+"
-                           r"(?:someone|somebody|one\s+of\s+you)\s+(?:could|would|can)|(?:can|could|would)\s+"
-                           r"(?:someone|somebody|anyone|anybody|one\s+of\s+you)|we\s+(?:still\s+|also\s+)?need\s+"
-                           r"(?:someone|somebody)\s+to|(?:ce\s+serait|c'est)\s+(?:bien|bon|super|utile)\s+si\s+"
-                           r"quelqu'un\s+(?:pouvait|peut)|(?:est-ce\s+que\s+)?quelqu'un\s+(?:peut|pourrait|pourra)|"
-                           r"il\s+(?:nous\s+)?faut\s+quelqu'un\s+pour)\s+(?:please\s+)?")
-_REQUEST_YOU = re.compile(r"\b(?:(?:it\s+would|it'd)\s+be\s+(?:great|good|nice|helpful|useful|ideal)\s+if\s+you\s+"
-                          r"(?:could|would|can)|(?:ce\s+serait|c'est)\s+(?:bien|bon|super|utile|gentil)\s+si\s+"
-                          r"(?:tu\s+(?:pouvais|peux)|vous\s+(?:pouviez|pouvez)))\s+(?:please\s+)?")
+_NEED_SOMEONE = re.compile(r"\b(?:" + _WISH + r"(?:someone|somebody|one\s+of\s+you|quelqu'un)\s+"
+                           r"(?:could|would|can|pouvait|peut)|"
+                           r"(?:can|could|would)\s+(?:someone|somebody|anyone|anybody|one\s+of\s+you)|we\s+(?:still\s+|"
+                           r"also\s+)?need\s+(?:someone|somebody)\s+to|(?:est-ce\s+que\s+)?quelqu'un\s+(?:peut|pourrait|"
+                           r"pourra)|il\s+(?:nous\s+)?faut\s+quelqu'un\s+pour)\s+(?:please\s+)?")
+_REQUEST_YOU = re.compile(r"\b" + _WISH + r"(?:you\s+(?:could|would|can)|tu\s+(?:pouvais|peux)|vous\s+(?:pouviez|pouvez))"
+                          r"\s+(?:please\s+)?")
 # Someone given a task by name, after it was said: "the slides, that's for Chloé", "Julien s'en occupe".
 _NAME = r"(?<![\w'-])([^\W\d_][\w-]*)"  # matched on folded text; the word must be capitalized in the sentence
 _ASSIGN = [
