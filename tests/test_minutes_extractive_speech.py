@@ -125,6 +125,7 @@ def test_an_amount_settled_and_agreed():
     turns = [("Alice", "So what price do we settle on?"), ("Bob", "I'd say twenty five euros."),
              ("Alice", "Okay, twenty five euros then."), ("Carol", "Yeah, fine.")]
     assert _decisions(turns) == ["Twenty five euros."]
+    assert _decisions([("Alice", "Okay, 25 euros then."), ("Bob", "Fine.")]) == ["25 euros."]
 
 
 def test_loose_decisions_agreed_to_or_concluded():

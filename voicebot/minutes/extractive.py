@@ -65,7 +65,7 @@ _LOOSE_DECISION = re.compile(
     r"(?P<verb>(?:go|stick|settle|opt)\s+(?:with|for|to|on)\s+)|on\s+(?:va\s+)?(?P<fr>part\s+sur|partir\s+sur|garde|"
     r"reste\s+sur|choisit|rester\s+sur|garder)\s+|(?P<fr2>partons\s+sur|va\s+pour)\s+)")
 # "Okay, twenty five euros then": an amount (a number and what it counts) settled, said as a conclusion.
-_SETTLED_AMOUNT = re.compile(r"^(?:(?:okay|ok|alright|all\s+right|right|so|good|fine|bon|alors|donc|d'accord|"
+_SETTLED_AMOUNT = re.compile(r"(?:(?:okay|ok|alright|all\s+right|right|so|good|fine|bon|alors|donc|d'accord|"
                              r"tres\s+bien)\b[\s,]*)+(?P<verb>(?:[a-z0-9-]+\s+){1,5}?)(?:then|alors|donc)\s*[.!]*$")
 _CONCLUSION = re.compile(r"^(?:(?:okay|ok|alright|all\s+right|right|good|well|bon|bien|tres\s+bien|d'accord)\b[\s,]*)*"
                          r"(?:so|alors|donc|then|finally|en\s+fin\s+de\s+compte|au\s+final|bref)\b")
@@ -93,7 +93,7 @@ _SELF = [
                r"prends|compte)\s+(?:aussi\s+|donc\s+|personnellement\s+)?"),
     re.compile(r"\b(?:je\s+|j')(?=[a-z]+rai\b)"),  # future tense: "j'enverrai", "je préparerai"
 ]
-# "I can send it": an offer, a commitment only for a task that is plainly one (a strong verb, see _task_kind).
+# "I can send it": an offer, a commitment only for a task that is plainly one (a strong verb, see _is_task).
 _OFFER = re.compile(r"\b(?:i\s+can|je\s+peux)\s+(?:also\s+|just\s+|aussi\s+)?")
 _ACCEPT_SELF = re.compile(r"\b(?:i'll|i\s+will|i\s+can|i'm\s+going\s+to)\s+(?:take\s+care\s+of|handle|do|deal\s+with|look\s+into|"
                           r"sort\s+out|take)\s+(?:it|that|this|those|them)\b|\bleave\s+it\s+(?:to|with)\s+me\b|\bi'm\s+on\s+it\b|"
@@ -169,7 +169,7 @@ _DELIVERABLE = re.compile(r"\b(?:summary|summaries|minutes|report|notes?|slides?
                           r"invitation|recording|material|compte\s+rendu|resume|synthese|rapport|transparent|liste|"
                           r"proposition|brouillon|copie|devis|estimation|planning|calendrier|ordre\s+du\s+jour|"
                           r"maquette|courriel|facture|contrat|fichier|tableau|chiffres|cahier\s+des\s+charges|enquete|"
-                          r"site|lien|photo|resultats|donnees|invitation|enregistrement)s?\b")
+                          r"site|lien|resultats|donnees|enregistrement)s?\b")
 # After the meeting: "next time", "after the meeting", "plus tard" (a due date found by dates counts too).
 _LATER = re.compile(r"\b(?:next\s+(?:time|meeting|session|call)|after\s+(?:the|this)\s+meeting|afterwards|later(?:\s+on)?|"
                     r"offline|prochaine\s+(?:fois|reunion|seance)|apres\s+la\s+reunion|plus\s+tard|ensuite)\b")
@@ -182,7 +182,7 @@ _NOW = re.compile(r"\b(?:right\s+now|now|at\s+the\s+moment|during\s+(?:the|this)
 _EMPTY_OBJECTS = {"something", "anything", "everything", "nothing", "stuff", "thing", "things", "bit", "lot", "kind",
                   "sort", "way", "soon", "asap", "again", "quickly", "real", "first", "today", "quelque", "chose",
                   "truc", "trucs", "machin", "vite", "bientot", "rapidement"}
-_HEARERS = re.compile(r"^(?:you|ya|me|us|yourselves|everybody|everyone|guys|vous|te|t'|toi|nous|me|m')\b")
+_HEARERS = re.compile(r"^(?:you|ya|me|us|yourselves|everybody|everyone|guys|vous|te|t'|toi|nous|m')\b")
 # Said about a commitment, not making one: "I said I'll...", "if I can...", "si je peux...".
 _NOT_COMMITTING = re.compile(r"\b(?:said|says|told\s+\w+|promised|thought|wish|hope|if|when|whether|unless|once|"
                              r"maybe|perhaps|possibly|dit|disais|promis|pensais|si|quand|lorsque|peut-etre)\s+"
@@ -371,7 +371,8 @@ class Extractor:
             if found is None:
                 continue
             text, used = found
-            if len(content_words(text)) >= 2 and not any(word_overlap(text, d.text) > 0.6 for d in out):
+            said = len(content_words(text)) + len(re.findall(r"\d+", text))  # "25 euros" says two things
+            if said >= 2 and not any(word_overlap(text, d.text) > 0.6 for d in out):
                 out.append(Found("decision", text, used))
         return out
 
@@ -402,11 +403,10 @@ class Extractor:
             start = match.start() if group == "fr" else match.start(group)  # "on garde X" -> "Garder X"
             what = f[match.end():]
         else:
-            match = _SETTLED_AMOUNT.match(f.strip())
-            if not match or not re.search(r"\d", f) and not any(w in dates.NUMBERS for w in f.split()):
+            match = _SETTLED_AMOUNT.match(f.rstrip(), len(f) - len(f.lstrip()))
+            if not match or (not re.search(r"\d", f) and not any(w in dates.NUMBERS for w in f.split())):
                 return None
-            start = f.index(match.group("verb"))
-            what = match.group("verb")
+            start, what = match.start("verb"), match.group("verb")
             if not [w for w in content_words(what) if w not in dates.NUMBERS and not w.isdigit()]:
                 return None  # "okay, two then": a score, not an amount of something
         if not [w for w in content_words(what) if w not in _OBJECT_PRONOUNS] or _HEDGE.search(f[:start]):
