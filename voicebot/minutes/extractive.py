@@ -5,14 +5,26 @@
 - Decisions: French and English patterns ("we decided to", "we agreed to",
   "on a décidé de", "c'est décidé", ...) on every sentence whatever its
   language (meetings switch); a bare "agreed" takes the content of the
-  proposal just before it.
-- Action items: commitments ("I will send...", "je vais préparer...", "je m'en
-  occupe"), requests to someone ("Bob, can you...", "Julien, tu peux..."),
-  third-person assignments ("Carol will...") and needs ("we need to...", "il
-  faut...") that someone then takes ("I'll take care of it"). The owner is the
-  addressee, the named person or the speaker; the due date is the date
-  expression in the same clause (or in the reply), resolved against the
-  meeting date.
+  proposal just before it. Looser wording of real speech ("let's go with",
+  "so we'll stick to", "okay, twenty five euros then", "on part sur", "on
+  garde") is a decision only when another speaker agrees just after (and
+  nobody objects), or when said as a conclusion ("so...", "alors..."), and
+  never when hedged ("I think", "maybe", "if").
+- Action items: an actor, a commitment or request, and a task. The actor and
+  the modality come together: the speaker committing ("I will send...", "je
+  vais préparer...", "I can send..." for plain tasks only), a person asked
+  ("Bob, can you...", "Julien, tu peux...", or whoever accepts an unaddressed
+  "could you..."), a person named ("Carol will...", "the slides, that's for
+  Chloé"), or a need ("we need to...", "il faut...", "it would be great if
+  someone could...") only once someone takes it ("I'll take care of it", "je
+  m'en occupe"). The task is a verb of work with an object: "send the
+  contract", not "tell you...", "leave me...", "see", "think"; verbs people
+  mostly do in the meeting itself ("show", "present", "give it a two") or
+  vague ones ("make", "put", "faire") count only with a time after the
+  meeting, a person named or something to deliver ("make a summary").
+  Questions, narration ("I said I'll...", "if I can...") and "right now" are
+  not tasks. The due date is the date expression in the same clause (or in
+  the reply), resolved against the meeting date.
 - Open questions: questions with content that stay unanswered or are left open.
 - Next meeting: "let's meet again next Thursday at ten", "on se retrouve mercredi prochain".
 
@@ -39,43 +51,70 @@ _DECISION = [
     re.compile(r"\b(?:we(?:'ve|\s+have)?|it(?:'s|\s+is|\s+has\s+been|\s+was)|that(?:'s|\s+is)|everyone|everybody|all)\s+"
                r"(?:all\s+)?(?:decided|agreed|settled|approved|validated|confirmed|voted)\b(?:\s+(?:to|that|on|upon|for))?[\s,:]*"),
     re.compile(r"\b(?:the\s+|our\s+|final\s+)?decision\s+(?:is|was|has\s+been)\s*(?:made\s*)?(?:to|that|:)?\s*"),
-    re.compile(r"\b(?:we(?:'ll|\s+will|'re\s+going\s+to|\s+are\s+going\s+to)|let's|let\s+us)\s+go\s+(?:with|for)\s+"),
     re.compile(r"\b(?:on\s+a|nous\s+avons|il\s+a\s+ete|c'est|c'etait|il\s+est|c'est\s+donc)\s+(?:donc\s+|bien\s+)?"
                r"(?:decide|valide|convenu|acte|arrete|tranche|vote|adopte|entendu|d'accord)\b(?:\s+(?:de|d'|que|qu'|pour|sur))?[\s,:]*"),
     re.compile(r"\b(?:la\s+)?decision\s+(?:est|a\s+ete\s+prise)\s*(?:de|d'|que|qu'|:)?\s*"),
     re.compile(r"\b(?:on\s+(?:est|tombe)|nous\s+sommes|tout\s+le\s+monde\s+est)\s+(?:donc\s+)?d'accord\s+(?:pour|sur)\s+"),
-    re.compile(r"\bon\s+(?:retient|valide|part\s+sur|choisit|adopte)\s+"),
+    re.compile(r"\bon\s+(?:retient|valide|adopte)\s+"),
 ]
+# Looser wording, a decision only when someone else agrees just after, or said as a conclusion ("so...",
+# "alors..."), and not hedged: "let's go with", "so we'll go for", "we'll stick with", "on part sur", "on garde".
+# The group "verb" starts the decision's text.
+_LOOSE_DECISION = re.compile(
+    r"\b(?:(?:we(?:'ll|\s+will|'re\s+going\s+to|\s+are\s+going\s+to|'re\s+gonna)?|let's|let\s+us)\s+(?:all\s+|just\s+)?"
+    r"(?P<verb>(?:go|stick|settle|opt)\s+(?:with|for|to|on)\s+)|on\s+(?:va\s+)?(?P<fr>part\s+sur|partir\s+sur|garde|"
+    r"reste\s+sur|choisit|rester\s+sur|garder)\s+|(?P<fr2>partons\s+sur|va\s+pour)\s+)")
+# "Okay, twenty five euros then": an amount (a number and what it counts) settled, said as a conclusion.
+_SETTLED_AMOUNT = re.compile(r"(?:(?:okay|ok|alright|all\s+right|right|so|good|fine|bon|alors|donc|d'accord|"
+                             r"tres\s+bien)\b[\s,]*)+(?P<verb>(?:[a-z0-9-]+\s+){1,5}?)(?:then|alors|donc)\s*[.!]*$")
+_CONCLUSION = re.compile(r"^(?:(?:okay|ok|alright|all\s+right|right|good|well|bon|bien|tres\s+bien|d'accord)\b[\s,]*)*"
+                         r"(?:so|alors|donc|then|finally|en\s+fin\s+de\s+compte|au\s+final|bref)\b")
+_HEDGE = re.compile(r"\b(?:i\s+think|i\s+guess|maybe|perhaps|probably|might|could|should|would|if|whether|unless|"
+                    r"do\s+we|shall\s+we|why\s+don't|je\s+pense|je\s+crois|peut-etre|si|pourrait|devrait|faudrait)\b")
+_AGREE = re.compile(r"^(?:yes|yeah|yep|sure|okay|ok|agreed|fine|good|great|perfect|exactly|absolutely|definitely|"
+                    r"sounds\s+good|that's\s+(?:fine|good|great)|i\s+agree|me\s+too|oui|ouais|d'accord|parfait|"
+                    r"ca\s+marche|tres\s+bien|entendu|bonne\s+idee|tout\s+a\s+fait|je\s+suis\s+d'accord|vendu)\b")
+_DISAGREE = re.compile(r"\b(?:no|not|but|don't|doesn't|wouldn't|disagree|rather|instead|non|pas|mais|plutot)\b|\?\s*$")
+# French "on garde..." in a decision's text: "garder...".
+_ON_VERB = {"part": "partir", "prend": "prendre", "choisit": "choisir", "retient": "retenir", "fait": "faire",
+            "met": "mettre"}
 _PROPOSAL = re.compile(r"\b(?:i\s+propose|i\s+suggest|i'd\s+suggest|what\s+if\s+we|how\s+about|shall\s+we|why\s+don't\s+we|"
                        r"je\s+propose|je\s+suggere|on\s+pourrait|et\s+si\s+on|pourquoi\s+ne\s+pas)\b(?:\s+(?:that\s+we|to|de|d'|qu'on|que))?\s*")
 
 _TASK_END = re.compile(r"[.;!?]|,\s+(?:and|but|so|because|et|mais|donc|car|parce)\b|\s(?:but|so\s+that|because|mais|parce\s+que|"
                        r"afin\s+que|and\s+then|et\s+puis|then\s+i|puis\s+je|thank\s+you|thanks|merci)\b|,\s+(?:ok|okay|right|d'accord)\b"
-                       r"|\sso\s+(?=(?:i|we|you|he|she|they|let's|let\s+us)\b)")
+                       r"|\sso\s+(?=(?:i|we|you|he|she|they|let's|let\s+us)\b)"
+                       r"|,\s+(?:i\s+(?:guess|think|mean|suppose)|you\s+know|je\s+pense|je\s+crois|enfin)\b"
+                       r"|\s+or\s+(?=(?:shouldn't|should|can|could|do|would|will|shall)\s+(?:we|i|you)\b)")
 _SELF = [
-    re.compile(r"\bi\s*(?:'ll|\s+will|\s+shall|'m\s+going\s+to|\s+am\s+going\s+to|'m\s+gonna|\s+can)\s+(?:also\s+|then\s+|just\s+|"
+    re.compile(r"\bi\s*(?:'ll|\s+will|\s+shall|'m\s+going\s+to|\s+am\s+going\s+to|'m\s+gonna)\s+(?:also\s+|then\s+|just\s+|"
                r"definitely\s+|personally\s+)?"),
-    re.compile(r"\blet\s+me\s+"),
-    re.compile(r"\bje\s+(?:vais|peux|pourrai|dois|m'occupe\s+de|m'occuperai\s+de|me\s+charge\s+de|me\s+chargerai\s+de|"
+    re.compile(r"\bje\s+(?:vais|pourrai|dois|m'occupe\s+de|m'occuperai\s+de|me\s+charge\s+de|me\s+chargerai\s+de|"
                r"prends|compte)\s+(?:aussi\s+|donc\s+|personnellement\s+)?"),
     re.compile(r"\b(?:je\s+|j')(?=[a-z]+rai\b)"),  # future tense: "j'enverrai", "je préparerai"
 ]
+# "I can send it": an offer, a commitment only for a task that is plainly one (a strong verb, see _is_task).
+_OFFER = re.compile(r"\b(?:i\s+can|je\s+peux)\s+(?:also\s+|just\s+|aussi\s+)?")
 _ACCEPT_SELF = re.compile(r"\b(?:i'll|i\s+will|i\s+can|i'm\s+going\s+to)\s+(?:take\s+care\s+of|handle|do|deal\s+with|look\s+into|"
                           r"sort\s+out|take)\s+(?:it|that|this|those|them)\b|\bleave\s+it\s+(?:to|with)\s+me\b|\bi'm\s+on\s+it\b|"
                           r"\bwill\s+do\b|\bje\s+m'en\s+(?:occupe|charge|occuperai|chargerai)\b|\bje\s+(?:le|la|les)\s+"
                           r"(?:fais|ferai|prends)\b|\bje\s+m'y\s+colle\b|\bc'est\s+pour\s+moi\b|\bje\s+veux\s+bien\b|"
                           r"\bje\s+prends\b\s*[.!]?$")
+# "Yeah." alone is as often "I hear you" as "I will": it takes only a question put just before.
+_BACKCHANNEL = re.compile(r"^(?:(?:yeah|yes|yep|yup|mm|mm-hmm|hmm|uh-huh|ok|okay|right|oui|ouais)\W*)+$")
 _ACCEPT_SHORT = re.compile(r"^(?:yes|yeah|yep|sure|ok|okay|of\s+course|no\s+problem|absolutely|fine|will\s+do|oui|d'accord|"
                            r"ok\s+pour\s+moi|pas\s+de\s+(?:probleme|souci)|bien\s+sur|ca\s+marche|c'est\s+note|entendu|volontiers)\b")
 _REQUEST = [
     re.compile(r"\b(?:can|could|would|will)\s+you\s+(?:please\s+|also\s+|maybe\s+)?(?!tell\s+me\b|remind\s+me\b|repeat\b|hear\b|see\b)"),
-    re.compile(r"\b(?:i\s+need\s+you\s+to|i'd\s+like\s+you\s+to|you\s+need\s+to|you\s+should|you'll\s+need\s+to|make\s+sure\s+you|"
-               r"please)\s+"),
+    re.compile(r"\b(?:i\s+need\s+you\s+to|i'd\s+like\s+you\s+to|make\s+sure\s+you|please)\s+"),
     re.compile(r"\b(?:tu\s+peux|tu\s+pourrais|peux-tu|pourrais-tu|est-ce\s+que\s+tu\s+(?:peux|pourrais)|vous\s+pouvez|"
                r"vous\s+pourriez|pouvez-vous|pourriez-vous|tu\s+veux\s+bien|je\s+te\s+laisse|je\s+vous\s+laisse|"
-               r"il\s+faudrait\s+que\s+tu|il\s+faut\s+que\s+tu|tu\s+dois|tu\s+devras|merci\s+de|tu\s+t'occupes\s+de|"
-               r"tu\s+te\s+charges\s+de)\s+(?:bien\s+|aussi\s+|s'il\s+te\s+plait\s+)?"),
+               r"merci\s+de|tu\s+t'occupes\s+de|tu\s+te\s+charges\s+de)\s+(?:bien\s+|aussi\s+|s'il\s+te\s+plait\s+)?"),
 ]
+# "You need to press the button" is as often said of anyone as to someone: a request only to a person named.
+_REQUEST_NAMED = re.compile(r"\b(?:you\s+need\s+to|you\s+should|you'll\s+need\s+to|you\s+have\s+to|you\s+must|"
+                            r"il\s+faudrait\s+que\s+tu|il\s+faut\s+que\s+tu|tu\s+dois|tu\s+devras|vous\s+devez)\s+"
+                            r"(?:bien\s+|aussi\s+|also\s+)?")
 _NEED = [
     re.compile(r"\b(?:we|someone|somebody)\s+(?:really\s+|also\s+|still\s+)?(?:(?:need|needs|have|has|will\s+have|"
                r"'ll\s+have)\s+to|must|should)\s+(?:also\s+)?(?=[a-z])"),
@@ -84,18 +123,109 @@ _NEED = [
                r"on\s+va\s+devoir|il\s+est\s+urgent\s+de|il\s+est\s+important\s+de)\s+(?:aussi\s+|encore\s+|absolument\s+|"
                r"vraiment\s+|qu'on\s+)?"),
 ]
-# Words after which no action follows (stative verbs, opinions, vague plans).
-_NOT_TASKS = set("""
-be have know think see agree like love want need hope guess believe mean understand remember feel wonder say
-try keep let go get come meet talk discuss consider look seem sound stay wait start continue answer
-etre avoir savoir penser croire voir aimer vouloir esperer comprendre sentir dire suis ai sais pense crois vois
-veux peux dois aller venir rester attendre parler discuter reflechir regarder trouver continuer commencer
-""".split())
+# What a task starts with (folded, base form or infinitive). STRONG verbs name work done after the meeting
+# ("send the contract", "relancer le fournisseur"). GENERIC ones ("make", "put", "faire") are a task only with
+# something to deliver ("make a summary", "put the minutes in the folder"), a time after the meeting or another
+# person named; LIVE ones ("show", "present", "give", "regarder") are what people do in the meeting itself
+# ("I'll show you the agenda", "I'll give it a two"): a task only with a time after the meeting or a person named.
+_STRONG_VERBS = r"""send|e-?mail|mail|forward|circulate|distribute|share|post|upload|publish|write(?:\s+up|\s+down)?|draft|
+prepare|update|revise|edit|finish|complete|finali[sz]e|fix|correct|repair|check|double-check|verify|test|review|proofread|
+look\s+(?:into|up)|find\s+out|investigate|research|study|ask|contact|call|phone|ring|invite|remind|inform|notify|
+talk\s+(?:to|with)|speak\s+(?:to|with)|follow\s+up|chase|book|reserve|schedule|reschedule|organi[sz]e|arrange|plan|
+set\s+up|install|configure|deploy|implement|develop|code|compute|calculate|measure|estimate|compare|analy[sz]e|evaluate|
+summari[sz]e|report|order|buy|purchase|pay|sign|renew|cancel|confirm|hire|recruit|train|clean\s+up|collect|gather|print|
+scan|translate|transcribe|label|annotate|download|submit|document|compile|produce|remove|delete|replace|reply\s+to|
+respond\s+to|handle|coordinate|negotiate|visit|sort\s+out|work\s+on|take\s+care\s+of|deal\s+with|get\s+in\s+touch\s+with|
+draw\s+up|put\s+together|come\s+up\s+with|mock\s+up|
+envoyer|renvoyer|transmettre|faire\s+suivre|partager|diffuser|publier|mettre\s+(?:a\s+jour|en\s+ligne|en\s+place)|ecrire|
+rediger|preparer|finir|finaliser|terminer|completer|corriger|reparer|verifier|tester|relire|revoir|contacter|appeler|
+rappeler|telephoner|relancer|inviter|prevenir|informer|demander|reserver|planifier|organiser|caler|installer|configurer|
+deployer|developper|implementer|coder|calculer|chiffrer|estimer|comparer|analyser|resumer|commander|acheter|payer|signer|
+renouveler|annuler|confirmer|recruter|embaucher|former|nettoyer|recuperer|apporter|imprimer|traduire|telecharger|soumettre|
+compiler|produire|negocier|suivre|gerer|coordonner|s'occuper\s+de|se\s+charger\s+de|chercher|rechercher|etudier|
+regler|monter|valider"""
+_GENERIC_VERBS = r"""make(?!\s+sure)|do|put|get|find|add|change|modify|create|build|design|write|run|move|bring|
+faire(?!\s+(?:attention|en\s+sorte))|mettre|trouver|ajouter|changer|modifier|creer|construire|concevoir|deplacer|lancer"""
+_LIVE_VERBS = r"""show|present|give|explain|go\s+(?:through|over)|look\s+at|have\s+a\s+look\s+at|read|describe|demonstrate|
+draw|tell|say|montrer|presenter|expliquer|donner|dire|regarder|lire|dessiner|decrire|passer\s+en\s+revue"""
+
+
+def _verbs(alternatives: str) -> re.Pattern:
+    return re.compile(r"(?:" + re.sub(r"\s*\n\s*", "", alternatives) + r")(?![\w-])")
+
+
+_VERB_KINDS = [("strong", _verbs(_STRONG_VERBS)), ("generic", _verbs(_GENERIC_VERBS)), ("live", _verbs(_LIVE_VERBS))]
+# Words between the commitment and its verb ("I'll uh just try to send...", "je vais d'abord lui envoyer...").
+_TASK_LEAD = re.compile(r"(?:(?:uh|um|er|erm|ah|eh|euh|ben|bah|just|also|then|maybe|perhaps|probably|actually|quickly|"
+                        r"really|definitely|personally|certainly|first|still|like|kind\s+of|sort\s+of|try\s+(?:to|and)|"
+                        r"have\s+to|need\s+to|go\s+(?:and|ahead\s+and)|be\s+able\s+to|aussi|donc|bien|d'abord|peut-etre|"
+                        r"probablement|essayer\s+d[e']|egalement|rapidement|juste|encore|quand\s+meme|tenter\s+de)\b[\s,]*)+")
+_CLITICS = re.compile(r"(?:(?:me|m'|te|t'|lui|leur|nous|vous|le|la|les|l'|y|en|se|s')(?:\s+|(?<=')))+(?=[a-z])")
+# Something handed over after the meeting: what makes "make", "put", "faire" a task.
+_DELIVERABLE = re.compile(r"\b(?:summary|summaries|minutes|report|notes?|slides?|deck|document|doc|list|proposal|draft|"
+                          r"copy|copies|quote|estimate|budget|plan|schedule|agenda|mock-?up|prototype|e-?mail|invoice|"
+                          r"contract|spreadsheet|figures|specs?|specification|survey|questionnaire|website|booking|"
+                          r"reservation|appointment|file|picture|photo|link|details|data|results|numbers|code|version|"
+                          r"invitation|recording|material|compte\s+rendu|resume|synthese|rapport|transparent|liste|"
+                          r"proposition|brouillon|copie|devis|estimation|planning|calendrier|ordre\s+du\s+jour|"
+                          r"maquette|courriel|facture|contrat|fichier|tableau|chiffres|cahier\s+des\s+charges|enquete|"
+                          r"site|lien|resultats|donnees|enregistrement)s?\b")
+# After the meeting: "next time", "after the meeting", "plus tard" (a due date found by dates counts too).
+_LATER = re.compile(r"\b(?:next\s+(?:time|meeting|session|call)|after\s+(?:the|this)\s+meeting|afterwards|later(?:\s+on)?|"
+                    r"offline|prochaine\s+(?:fois|reunion|seance)|apres\s+la\s+reunion|plus\s+tard|ensuite)\b")
+# Now, in the room: "right now", "on the screen", "tout de suite", "au tableau", "again" (what was just done).
+_NOW = re.compile(r"\b(?:right\s+now|now|at\s+the\s+moment|during\s+(?:the|this)\s+meeting|pendant\s+(?:la|cette)\s+reunion|"
+                  r"in\s+a\s+(?:second|sec|minute|moment|bit)|for\s+now|"
+                  r"on\s+(?:the\s+|this\s+|my\s+)?(?:screen|board|whiteboard|slide)|tout\s+de\s+suite|maintenant|"
+                  r"a\s+l'ecran|au\s+tableau|sur\s+l'ecran|again|encore\s+une\s+fois|a\s+nouveau)\b")
+# Words that are no object: "make something", "do one", "tell you", "leave me".
+_EMPTY_OBJECTS = {"something", "anything", "everything", "nothing", "stuff", "thing", "things", "bit", "lot", "kind",
+                  "sort", "way", "soon", "asap", "again", "quickly", "real", "first", "today", "quelque", "chose",
+                  "truc", "trucs", "machin", "vite", "bientot", "rapidement"}
+_HEARERS = re.compile(r"^(?:you|ya|me|us|yourselves|everybody|everyone|guys|vous|te|t'|toi|nous|m')\b")
+# Said about a commitment, not making one: "I said I'll...", "if I can...", "si je peux...".
+_NOT_COMMITTING = re.compile(r"\b(?:said|says|told\s+\w+|promised|thought|wish|hope|if|when|whether|unless|once|"
+                             r"maybe|perhaps|possibly|dit|disais|promis|pensais|si|quand|lorsque|peut-etre)\s+"
+                             r"(?:that\s+|que\s+|qu')?$")
+# A tag at the end of a statement is no question: "I'll send it tomorrow, okay?".
+_TAG_QUESTION = re.compile(r",\s*(?:ok(?:ay)?|right|yeah|yes|no|all\s+right|alright|is\s+that\s+(?:ok(?:ay)?|alright|"
+                           r"fine|all\s+right)|d'accord|non|ca\s+(?:marche|vous\s+va|te\s+va)|hein)\s*\?+$")
+# Wishes: "it would be great if...", "ce serait bien si...".
+_WISH = (r"(?:(?:it\s+would|it'd)\s+be\s+(?:great|good|nice|helpful|useful|ideal)\s+if|"
+         r"(?:ce\s+serait|c'est)\s+(?:bien|bon|super|utile|gentil)\s+si)\s+")
+# Needs someone may take, said as a wish or a question: "it would be great if someone could...", "could
+# someone...?", "we need someone to...", "quelqu'un peut...?".
+_NEED_SOMEONE = re.compile(r"\b(?:" + _WISH + r"(?:someone|somebody|one\s+of\s+you|quelqu'un)\s+"
+                           r"(?:could|would|can|pouvait|peut)|"
+                           r"(?:can|could|would)\s+(?:someone|somebody|anyone|anybody|one\s+of\s+you)|we\s+(?:still\s+|"
+                           r"also\s+)?need\s+(?:someone|somebody)\s+to|(?:est-ce\s+que\s+)?quelqu'un\s+(?:peut|pourrait|"
+                           r"pourra)|il\s+(?:nous\s+)?faut\s+quelqu'un\s+pour)\s+(?:please\s+)?")
+_REQUEST_YOU = re.compile(r"\b" + _WISH + r"(?:you\s+(?:could|would|can)|tu\s+(?:pouvais|peux)|vous\s+(?:pouviez|pouvez))"
+                          r"\s+(?:please\s+)?")
+# Someone given a task by name, after it was said: "the slides, that's for Chloé", "Julien s'en occupe".
+_NAME = r"(?<![\w'-])([^\W\d_][\w-]*)"  # matched on folded text; the word must be capitalized in the sentence
+_ASSIGN = [
+    re.compile(r"\b(?:that's|that\s+is|this\s+is|it's|c'est|ca\s+c'est|ca\s+sera|that'll\s+be)\s+(?:one\s+)?(?:for|pour)\s+"
+               + _NAME + r"\s*[.!]*$"),
+    re.compile(_NAME + r",?\s+(?:will|can|could|'ll|is\s+going\s+to)\s+(?:do|handle|take(?:\s+care\s+of)?|take\s+on|"
+               r"deal\s+with)\s+(?:it|that|this)\b"),
+    re.compile(_NAME + r",?\s+(?:s'en\s+(?:occupe|charge|occupera|chargera)|(?:va|peut)\s+s'en\s+(?:occuper|charger)|"
+               r"(?:is\s+)?on\s+it)\b"),
+    re.compile(r"\b(?:leave|give)\s+(?:it|that|this)\s+to\s+" + _NAME + r"|\bon\s+(?:laisse|confie)\s+(?:ca|cela)\s+a\s+"
+               + _NAME),
+    re.compile(_NAME + r",\s+(?:can|could|would)\s+you\s+(?:do|handle|take(?:\s+care\s+of)?|take\s+on)\s+(?:it|that|this)\b|"
+               + _NAME + r",\s+tu\s+(?:peux|pourrais)\s+t'en\s+(?:occuper|charger)"),
+]
+_WH_BEFORE = re.compile(r"\b(?:how|why|what|when|where|which|who|whom|whose|comment|pourquoi|quand|ou|quoi|quel|quelle|"
+                        r"quels|quelles)\s+(?:[\w']+\s+){0,2}$")
+# A name not a person's: "the user will...", "le marketing va...".
+_DETERMINER_BEFORE = re.compile(r"\b(?:the|a|an|our|your|their|this|that|each|every|any|le|la|les|l'|un|une|ce|cette|"
+                                r"notre|votre|leur|du|des)\s*(?:(?:uh|um|er|euh)\s+)*$")
 _OBJECT_PRONOUNS = {"it", "that", "this", "them", "those", "le", "la", "les", "ca", "cela"}
 _DUE_PREFIX = re.compile(r"(?:\s|^)(?:(?:at\s+the\s+latest|no\s+later\s+than|by|before|until|on|for|from|within|"
                          r"au\s+plus\s+tard|avant|d'ici|pour|jusqu'a|jusqu'au|des|d'ici\s+a)\s+)+$")
 _TRAILING = re.compile(r"(?:\s+(?:please|too|as\s+well|also|aussi|s'il\s+te\s+plait|s'il\s+vous\s+plait|stp|svp|"
-                       r"at\s+the\s+latest|au\s+plus\s+tard|then|alors|ok|okay))+$")
+                       r"at\s+the\s+latest|au\s+plus\s+tard|then|alors|ok|okay|that|which|who|and|if|when|as|que|qui|et|si|quand))+$")
 _QUESTION_START = re.compile(r"^(?:and\s+|so\s+|et\s+|alors\s+|donc\s+)?(?:do|does|did|is|are|was|were|should|shall|can|could|"
                              r"will|would|have|has|what|when|where|who|why|how|which|est-ce|qui|quand|comment|pourquoi|"
                              r"quel|quelle|quels|quelles|faut-il|doit-on|peut-on|va-t-on|a-t-on)\b")
@@ -113,9 +243,9 @@ _ADDRESS_END = re.compile(r",\s*([A-Z][\w'-]+)(?:\s+[A-Z][\w'-]+)?\s*[?.!]*$")
 _NOT_PEOPLE = set("""nobody everybody everyone someone somebody anyone anybody nothing everything something this that
 it he she they we you which who there here everything personne quelqu'un chacun rien tout cela ceci il elle ils elles
 nous vous qui the team equipe""".split())
-_NAMED_VERB = re.compile(r"(?:\s+|'ll\s+)(?:(?:will|is\s+going\s+to|is\s+gonna|has\s+to|needs\s+to|should|must|va|doit|"
-                         r"devra|pourra|s'occupe\s+de|s'occupera\s+de|se\s+charge\s+de)\s+|(?=[a-z]+ra\b))"
-                         r"(?:also\s+|aussi\s+)?")
+_NAMED_VERB = re.compile(r"(?:\s+|'ll\s+)(?:will|is\s+going\s+to|is\s+gonna|has\s+to|needs\s+to|should|must|va|doit|"
+                         r"devra|pourra|s'occupe\s+de|s'occupera\s+de|se\s+charge\s+de)\s+(?:also\s+|aussi\s+)?")
+_NAMED_FUTURE = re.compile(r"\s+(?=[a-z]+ra\b)")  # French: "Thomas enverra..."
 _MAX_REPLY_GAP = 30.0  # seconds: how far an "I'll take care of it" can be from what it answers
 
 
@@ -186,6 +316,42 @@ def _infinitive_fr(task: str) -> str:
     return (verb + (" " + rest if rest else "")).strip()
 
 
+def _task_verb(folded: str) -> tuple[str, int] | None:
+    """The kind of verb a task starts with ('strong', 'generic', 'live') and where its object starts."""
+    pos = 0
+    while True:  # "uh just try to", "lui", "m'": words before the verb
+        m = _TASK_LEAD.match(folded, pos) or _CLITICS.match(folded, pos)
+        if not m or m.end() == pos:
+            break
+        pos = m.end()
+    for name, pattern in _VERB_KINDS:
+        m = pattern.match(folded, pos)
+        if m:
+            return name, m.end()
+    return None
+
+
+def _simple_form(task: str) -> str:
+    """'be sending the report' -> 'Send the report', 'be making a list' -> 'Make a list'."""
+    m = re.match(r"be\s+([a-z]+)ing\b", fold_same_length(task))
+    if not m:
+        return task
+    stem_ = m.group(1)
+    for lemma in (stem_, stem_ + "e", stem_[:-1]):
+        if any(pattern.fullmatch(lemma) for _, pattern in _VERB_KINDS):
+            return lemma.capitalize() + task[m.end():]
+    return task
+
+
+def _without_lead(task: str) -> str:
+    """'Uh, um send the report' -> 'Send the report', 'have to ask Bob' -> 'Ask Bob'."""
+    m = _TASK_LEAD.match(fold_same_length(task))
+    if not m or m.end() == 0 or m.end() >= len(task):
+        return task
+    task = task[m.end():]
+    return task[:1].upper() + task[1:]
+
+
 class Extractor:
     def __init__(self, sentences: list[Sentence], people: People, base: date):
         self.sentences = sentences
@@ -201,23 +367,75 @@ class Extractor:
             f = self.folded[i]
             if "?" in f or _NEGATED_DECISION.search(f):
                 continue
-            for pattern in _DECISION:
-                match = pattern.search(f)
-                if not match:
-                    continue
-                content = s.text[match.end():]
-                used = [s]
-                if len(content_words(content)) < 2:
-                    proposal = self._proposal_before(i)
-                    if proposal is None:
-                        break
-                    content, source = proposal
-                    used = [source, s]
-                text = self._decision_text(content)
-                if len(content_words(text)) >= 2 and not any(word_overlap(text, d.text) > 0.6 for d in out):
-                    out.append(Found("decision", text, used))
-                break
+            found = self._stated_decision(i) or self._loose_decision(i)
+            if found is None:
+                continue
+            text, used = found
+            said = len(content_words(text)) + len(re.findall(r"\d+", text))  # "25 euros" says two things
+            if said >= 2 and not any(word_overlap(text, d.text) > 0.6 for d in out):
+                out.append(Found("decision", text, used))
         return out
+
+    def _stated_decision(self, i: int) -> tuple[str, list[Sentence]] | None:
+        """'we decided to...', 'c'est décidé, ...', or a bare 'agreed' with the proposal before it."""
+        s, f = self.sentences[i], self.folded[i]
+        for pattern in _DECISION:
+            match = pattern.search(f)
+            if not match:
+                continue
+            content = s.text[match.end():]
+            used = [s]
+            if len(content_words(content)) < 2:
+                proposal = self._proposal_before(i)
+                if proposal is None:
+                    return None
+                content, source = proposal
+                used = [source, s]
+            return self._decision_text(content), used
+        return None
+
+    def _loose_decision(self, i: int) -> tuple[str, list[Sentence]] | None:
+        """'let's go with...', 'okay, twenty five euros then', 'on part sur...': agreed to, or concluded."""
+        s, f = self.sentences[i], self.folded[i]
+        match = _LOOSE_DECISION.search(f)
+        if match:
+            group = next(g for g in ("verb", "fr", "fr2") if match.group(g))
+            start = match.start() if group == "fr" else match.start(group)  # "on garde X" -> "Garder X"
+            what = f[match.end():]
+        else:
+            match = _SETTLED_AMOUNT.match(f.rstrip(), len(f) - len(f.lstrip()))
+            if not match or (not re.search(r"\d", f) and not any(w in dates.NUMBERS for w in f.split())):
+                return None
+            start, what = match.start("verb"), match.group("verb")
+            if not [w for w in content_words(what) if w not in dates.NUMBERS and not w.isdigit()]:
+                return None  # "okay, two then": a score, not an amount of something
+        if not [w for w in content_words(what) if w not in _OBJECT_PRONOUNS] or _HEDGE.search(f[:start]):
+            return None
+        agreed = self._agreed(i)
+        if agreed is False or (agreed is None and not _CONCLUSION.match(f)):
+            return None
+        text = self._decision_text(s.text[start:])
+        if match.re is _SETTLED_AMOUNT:
+            text = re.sub(r"\s+(?:then|alors|donc)\.$", ".", text, flags=re.IGNORECASE)
+        return text, [s]
+
+    def _agreed(self, i: int) -> bool | None:
+        """True when another speaker agrees just after sentence i, False when one objects, None otherwise."""
+        here = self.sentences[i]
+        if here.speaker is None:
+            return None
+        for j in range(i + 1, min(len(self.sentences), i + 4)):
+            other = self.sentences[j]
+            if other.start - here.end > 20:
+                break
+            if other.speaker is None or other.speaker == here.speaker:
+                continue
+            folded = self.folded[j].strip()
+            if _DISAGREE.search(folded):
+                return False
+            if _AGREE.match(folded):
+                return True
+        return None
 
     def _proposal_before(self, i: int) -> tuple[str, Sentence] | None:
         here = self.sentences[i]
@@ -237,6 +455,15 @@ class Extractor:
             fold_same_length(text)) else text
         text = re.split(r"(?<=[.!?])\s", text)[0].strip(" ,;:-")
         text = text.rstrip(".!?… ")
+        trailing = re.search(r"(?:[\s,]+(?:so|uh|um|and|but|then|euh|et|mais|quoi|hein))+$", fold_same_length(text))
+        if trailing and trailing.start() > 0:
+            text = text[:trailing.start()]
+        on = re.match(r"on\s+(va\s+)?([a-z]+)\b", fold_same_length(text))  # "on garde X" -> "garder X"
+        if on:
+            verb, said = on.group(2), text[on.start(2):on.end(2)]
+            if not on.group(1):  # "on va partir": already the infinitive
+                said = _ON_VERB.get(verb) or (said + "r" if verb.endswith("e") and len(verb) > 3 else "")
+            text = said + text[on.end():] if said else text
         return (text[:1].upper() + text[1:] + ".") if text else ""
 
     # -- action items ------------------------------------------------------------------------------
@@ -247,42 +474,68 @@ class Extractor:
             if i in skip:
                 continue
             f = self.folded[i]
-            if _ACCEPT_SELF.search(f) or (_ACCEPT_SHORT.match(f) and len(content_words(s.text)) <= 3):
+            assigned = self._assigned(i)
+            if assigned:
+                self._accept(i, out, owner=assigned)
+            elif _ACCEPT_SELF.search(f) or (_ACCEPT_SHORT.match(f) and len(content_words(s.text)) <= 3):
                 self._accept(i, out)
             for found in self._actions_in(i):
                 if not any(self._duplicate(found, other) for other in out):
                     out.append(found)
-        return [a for a in out if a.text]
+        # A need nobody took ("we need to...") and a request to nobody in particular that nobody accepted have
+        # no owner: not action items.
+        return [a for a in out if a.text and a.pending != "need" and not (a.pending == "request" and not a.owner)]
 
     def _duplicate(self, a: Found, b: Found) -> bool:
         return a.owner == b.owner and a.due == b.due and word_overlap(a.text, b.text) > 0.6 and abs(a.start - b.start) < 300
 
-    def _accept(self, i: int, found: list[Found]) -> bool:
-        """'I'll take care of it' / 'Oui, pas de problème': the speaker takes the last open request or need."""
+    def _accept(self, i: int, found: list[Found], owner: str | None = None) -> bool:
+        """'I'll take care of it' / 'Oui, pas de problème' / 'that's for Chloé': the speaker (or the person
+        named) takes the last open request or need."""
         s = self.sentences[i]
-        if s.speaker is None:
+        owner = owner or s.speaker
+        if owner is None:
             return False
-        strong = bool(_ACCEPT_SELF.search(self.folded[i]))
+        strong = bool(_ACCEPT_SELF.search(self.folded[i])) or owner != s.speaker
         for item in reversed(found):
             if s.start - item.end > _MAX_REPLY_GAP or item.sentences[-1].index < i - 3:
                 break
             if not item.pending:
                 continue
             asked = item.addressee
-            if item.pending == "request" and (asked is None or self.people.same(asked, s.speaker)):
-                if asked is None and (strong or not self.people.same(item.sentences[0].speaker, s.speaker)):
-                    item.owner = s.speaker
+            if item.pending == "request" and (asked is None or self.people.same(asked, owner)):
+                if _BACKCHANNEL.match(self.folded[i].strip()) and not (
+                        item.sentences[-1].index == i - 1 and self.folded[i - 1].rstrip().endswith("?")):
+                    return False
+                if asked is None and (strong or not self.people.same(item.sentences[0].speaker, owner)):
+                    item.owner = self.people.canonical(owner)
                 item.sentences.append(s)
                 item.pending = ""
                 self._due_from_reply(item, i)
                 return True
             if item.pending == "need" and strong:
-                item.owner = s.speaker
+                item.owner = self.people.canonical(owner)
                 item.sentences.append(s)
                 item.pending = ""
                 self._due_from_reply(item, i)
                 return True
         return False
+
+    def _assigned(self, i: int) -> str | None:
+        """The person a sentence gives the task just said to: 'the slides, that's for Chloé', 'Julien s'en occupe'."""
+        text, f = self.sentences[i].text, self.folded[i]
+        for pattern in _ASSIGN:
+            for m in pattern.finditer(f):
+                k = next(g for g in range(1, (m.lastindex or 0) + 1) if m.group(g))
+                a, b = m.span(k)
+                known = [name for name, x, y in self.people.mentions(text) if x <= a < y]
+                if known:
+                    return known[0]
+                word = text[a:b]
+                if word[:1].isupper() and fold(word) not in STOPWORDS and fold(word) not in _NOT_PEOPLE \
+                        and not _is_filler(word):
+                    return self.people.canonical(word)
+        return None
 
     def _due_from_reply(self, item: Found, i: int) -> None:
         if item.due is None:
@@ -290,24 +543,39 @@ class Extractor:
             if found:
                 item.due = found[0].value
 
-    def _actions_in(self, i: int) -> list[Found]:
+    def _triggers(self, i: int) -> list[tuple[int, int, str, str | None]]:
+        """(task start, trigger start, kind, owner) for every commitment, request, assignment and need said."""
         s, f = self.sentences[i], self.folded[i]
-        if _NEXT_MEETING.search(f) or re.search(r"\blet(?:'s|\s+us)\b|\bon\s+se\s+retrouve\b", f):
-            return []
-        candidates: list[tuple[int, int, str, str | None]] = []  # (task start, trigger start, kind, owner)
-        for pattern in _REQUEST:
+        candidates: list[tuple[int, int, str, str | None]] = []
+        for pattern in _REQUEST + [_REQUEST_YOU, _REQUEST_NAMED]:
             for m in pattern.finditer(f):
-                candidates.append((m.end(), m.start(), "request", self._addressee(s.text, m.start())))
+                if _WH_BEFORE.search(f, max(0, m.start() - 30), m.start()):
+                    continue  # "how will you handle...?" asks, it does not request
+                addressee = self._addressee(s.text, m.start())
+                if addressee or pattern is not _REQUEST_NAMED:
+                    candidates.append((m.end(), m.start(), "request", addressee))
         for pattern in _SELF:
             for m in pattern.finditer(f):
                 candidates.append((m.end(), m.start(), "self", s.speaker))
-        for name, a, b in self.people.mentions(s.text) + self._unknown_names(s.text):
-            m = _NAMED_VERB.match(f, b)
+        for m in _OFFER.finditer(f):
+            candidates.append((m.end(), m.start(), "offer", s.speaker))
+        for name, a, b in self._persons(s.text) + self._unknown_names(s.text, s.language):
+            m = _NAMED_VERB.match(f, b) or (_NAMED_FUTURE.match(f, b) if s.language == "fr" else None)
             if m:
                 candidates.append((m.end(), a, "named", name))
         for pattern in _NEED:
             for m in pattern.finditer(f):
                 candidates.append((m.end(), m.start(), "need", None))
+        for m in _NEED_SOMEONE.finditer(f):
+            candidates.append((m.end(), m.start(), "someone", None))
+        return candidates
+
+    def _actions_in(self, i: int) -> list[Found]:
+        s, f = self.sentences[i], self.folded[i]
+        if _NEXT_MEETING.search(f) or re.search(r"\blet(?:'s|\s+us)\b|\bon\s+se\s+retrouve\b", f):
+            return []
+        candidates = self._triggers(i)
+        asks = f.rstrip().endswith("?") and not _TAG_QUESTION.search(f.rstrip())
         results: list[Found] = []
         taken: list[tuple[int, int]] = []
         triggers = sorted({c[1] for c in candidates})
@@ -318,12 +586,14 @@ class Extractor:
             if any(trigger < y and x < end for x, y in taken):
                 continue
             raw = s.text[begin:end]
-            if kind != "request" and f[end:end + 2].lstrip().startswith("?"):
-                continue  # "do we need to...?" asks, it does not assign
+            if kind not in ("request", "someone") and asks:
+                continue  # "do we need to...?", "will Bob send it?": asks, does not assign
+            if _NOT_COMMITTING.search(f[max(0, trigger - 30):trigger]):
+                continue  # "I said I'll...", "if I can...": about a commitment, not one
             if _ACCEPT_SELF.search(f[trigger:end + 1]):
                 continue  # "I'll take care of it" with nothing to take: not a task of its own
             first_word = fold(raw.split()[0]) if raw.split() else ""
-            if first_word in _NOT_TASKS or first_word in ("not", "pas", "never", "jamais", "n'", "ne"):
+            if first_word in ("not", "pas", "never", "jamais", "n'", "ne"):
                 continue
             rest = [w for w in content_words(raw) if w not in _OBJECT_PRONOUNS]
             if len(rest) < 2:
@@ -337,24 +607,62 @@ class Extractor:
             elif kind == "named" and re.fullmatch(r"\S+\s*", f[trigger:begin]):
                 task = _infinitive_fr(task)  # "Thomas enverra le devis"
                 task = task[:1].upper() + task[1:]
-            if len(content_words(task)) < 1 or fold(task.split()[0]) in _NOT_TASKS:
+            task = _simple_form(_without_lead(task))
+            if not self._is_task(task, kind, f[begin:end], bool(clause_dates)):
                 continue
             owner = self.people.canonical(owner) if owner else None
             due = clause_dates[0].value if clause_dates else None
             found = Found("action", task, [s], owner=owner, due=due,
-                          pending={"request": "request", "need": "need"}.get(kind, ""),
+                          pending={"request": "request", "need": "need", "someone": "need"}.get(kind, ""),
                           addressee=owner if kind == "request" else None)
             results.append(found)
             taken.append((trigger, end))
         return results
 
-    def _unknown_names(self, text: str) -> list[tuple[str, int, int]]:
+    def _is_task(self, task: str, kind: str, clause: str, dated: bool) -> bool:
+        """A verb that is work to do, with an object; said for after the meeting, not done in it."""
+        folded = fold_same_length(task)
+        found = _task_verb(folded)
+        if found is None:
+            return False
+        verb_kind, at = found
+        obj = folded[at:].strip()
+        if not [w for w in content_words(_LATER.sub(" ", obj)) if w not in _EMPTY_OBJECTS and w not in _OBJECT_PRONOUNS]:
+            return False  # "make something", "do one", "send it"
+        later = dated or bool(_LATER.search(clause))
+        if _NOW.search(clause) and not later:
+            return False  # "I'll send it right now", "I'll put it on the screen"
+        hearer = _HEARERS.match(obj)
+        if hearer and not later and not _DELIVERABLE.search(obj, hearer.end()):
+            return False  # "I'll talk to you about it", "I'll tell you...", "leave me a space"
+        if verb_kind == "strong":
+            return True
+        if kind == "offer":
+            return False  # "I can do the timing node": can, not will
+        # Someone named, not in the room: "tell David about the new date", "give it to Carol".
+        first = re.match(r"\s*(?:(?:to|with|a|avec)\s+)?([^\W\d_][\w-]*)", folded[at:])
+        someone = bool(self._persons(task[at:])) or bool(
+            first and task[at + first.start(1)].isupper() and fold(first.group(1)) not in STOPWORDS | _NOT_PEOPLE)
+        if verb_kind == "generic":
+            return later or someone or bool(_DELIVERABLE.search(obj))
+        return later or someone
+
+    def _persons(self, text: str) -> list[tuple[str, int, int]]:
+        """The people named in a text (capitalized), not a word of their name used as a noun ("the user",
+        "le marketing", "a new project")."""
+        folded = fold_same_length(text)
+        return [m for m in self.people.mentions(text)
+                if text[m[1]:m[1] + 1].isupper() and not _DETERMINER_BEFORE.search(folded, 0, m[1])]
+
+    def _unknown_names(self, text: str, language: str) -> list[tuple[str, int, int]]:
         """Capitalized words that look like a person not on any list ("Carol will...", "Thomas préparera...")."""
         known = {(a, b) for _, a, b in self.people.mentions(text)}
+        verbs = r"will|'ll|is\s+going|va|doit|devra" + (r"|[a-zà-ÿ]+ra" if language == "fr" else "")
         out = []
-        for m in re.finditer(r"(?<![\w'-])([A-Z][a-zà-ÿ]+)(?=\s+(?:will|'ll|is\s+going|va|doit|devra|[a-zà-ÿ]+ra)\b)", text):
+        for m in re.finditer(rf"(?<![\w'-])([A-Z][a-zà-ÿ]+)(?=\s+(?:{verbs})\b)", text):
             word = m.group(1)
-            if (m.start(), m.end()) in known or fold(word) in STOPWORDS or fold(word) in _NOT_PEOPLE:
+            if (m.start(), m.end()) in known or fold(word) in STOPWORDS or fold(word) in _NOT_PEOPLE \
+                    or re.search(r"(?:wise|thing|body|one|ly)$", word):
                 continue
             out.append((word, m.start(), m.end()))
         return out
