@@ -158,4 +158,9 @@ def installed(settings: Settings) -> bool:
 
 def open_model(settings: Settings) -> LocalModel:
     """The configured local model, loaded once per process and kept for the next call."""
-    return LocalModel(model_path(settings), context=settings.llm.context, n_threads=threads(settings.llm.threads))
+    return _open(model_path(settings), settings.llm.context, threads(settings.llm.threads))
+
+
+@lru_cache(maxsize=1)
+def _open(path: Path, context: int, n_threads: int) -> LocalModel:
+    return LocalModel(path, context=context, n_threads=n_threads)

@@ -39,8 +39,8 @@ from voicebot.minutes.text import Sentence, content_words, fold_same_length, spa
 
 CHARS_PER_TOKEN = 3.5  # French and English text through Qwen's tokenizer: about 3.5-4.5 characters a token
 WINDOW_TOKENS = 1400  # transcript tokens per map call (with the prompt and answer, well inside a 4k context)
-MAP_ANSWER_TOKENS = 420
-REDUCE_ANSWER_TOKENS = 320
+MAP_ANSWER_TOKENS = 300
+REDUCE_ANSWER_TOKENS = 260
 MAX_ITEMS = 4  # per window and kind: a 1.5B model pads long lists with noise
 
 _LANGUAGE = {"fr": "French", "en": "English"}
@@ -214,6 +214,33 @@ _ACCEPT = re.compile(r"^\W*(?:yes|yeah|sure|ok(?:ay)?|of\s+course|no\s+problem|w
                      r"pas\s+de\s+(?:souci|probleme)|entendu|bien\s+sur|ca\s+marche)\b|" + _COMMIT.pattern)
 
 
+# What a sentence must carry for the model's proposal there to be kept: the words people use when they
+# settle something, or take or give a task. The 1.5B model proposes items on small talk ("a small bear",
+# "draw one badly"); words that appear there pass the support check, these markers do not.
+_DECIDES = re.compile(
+    r"\b(?:decid\w*|agree\w*|settle\w*|final\w*|go\s+(?:with|for)|stick\s+(?:with|to)|let's|we'll\s+(?:use|take|keep|have|"
+    r"go|do|make)|chose|choose|opt\w*|approv\w*|confirm\w*|okay,?\s.*\bthen\b|so\s+(?:it's|it\s+is|we)|"
+    r"d'accord|valid\w*|acte|on\s+(?:part|garde|choisit|prend|fait|reste|passe|retient|decale|valide)|"
+    r"c'est\s+(?:bon|parti|decide|valide|acte)|va\s+pour|convenu|retenu)\b", re.IGNORECASE)
+_TASKS = re.compile(
+    r"\b(?:i'll|i\s+will|i'm\s+going\s+to|i\s+am\s+going\s+to|i\s+can|i'm\s+gonna|(?:can|could|would|will)\s+you|"
+    r"please|need\s+to|needs\s+to|have\s+to|has\s+to|should|must|will|going\s+to|by\s+(?:monday|tuesday|wednesday|"
+    r"thursday|friday|tomorrow|next|the\s+end)|je\s+(?:vais|peux|m'en|m'occupe|prends|ferai|te|vous|le|la|les)|"
+    r"tu\s+(?:peux|pourrais|vas|dois)|vous\s+(?:pouvez|pourriez|allez)|il\s+faut|faut|doit|devra\w*|d'ici|avant|"
+    r"pour\s+(?:lundi|mardi|mercredi|jeudi|vendredi|demain)|s'en\s+occupe|c'est\s+pour)\b", re.IGNORECASE)
+_CUES = {"decisions": _DECIDES, "actions": _TASKS}
+
+
+def _carries(kind: str, index: int, sentences: list[Sentence]) -> bool:
+    """The sentence at ``index`` (or the reply just after it) says the words of a decision or a task; a question
+    is a question."""
+    here = sentences[index]
+    nearby = [here] + ([sentences[index + 1]] if index + 1 < len(sentences) else [])
+    if kind == "questions":
+        return "?" in here.text
+    return any(_CUES[kind].search(fold_same_length(s.text)) for s in nearby)
+
+
 def _owner_and_due(index: int, sentences: list[Sentence], people: People, base: date,
                    rules: list[schema.ActionItem]) -> tuple[str | None, str | None, float, float]:
     """Who does the task said at sentence ``index`` and by when, read from the transcript there."""
@@ -249,18 +276,18 @@ def ground(answer: dict, window: list[Sentence], sentences: list[Sentence], peop
     """Keep the proposals of one map answer that the transcript supports; note the others."""
     position = {s.index: i for i, s in enumerate(sentences)}
 
-    def at(item: object, key: str) -> tuple[Sentence, str] | None:
-        if not isinstance(item, dict):
-            out.rejected.append("an entry is not an object")
-            return None
-        number, text = item.get("line"), " ".join(str(item.get(key) or "").split())
+    def at(item: dict, kind: str) -> tuple[Sentence, str] | None:
+        number, text = item.get("line"), " ".join(str(item.get("task" if kind == "actions" else "text") or "").split())
         if not isinstance(number, int) or not 1 <= number <= len(window) or not text:
             out.rejected.append(f"{text[:60]!r}: no valid line")
+            return None
+        if not _carries(kind, position[window[number - 1].index], sentences):
+            out.rejected.append(f"{text[:60]!r}: nothing at its line says it is one of the {kind}")
             return None
         return window[number - 1], text
 
     for item in answer.get("decisions") or []:
-        found = at(item, "text")
+        found = at(item, "decisions")
         if found is None:
             continue
         s, text = found
@@ -270,7 +297,7 @@ def ground(answer: dict, window: list[Sentence], sentences: list[Sentence], peop
         elif not any(spans_overlap(d.source_start, d.source_end, s.start, s.end, 0.0) for d in out.decisions):
             out.decisions.append(schema.Decision(_sentence_case(text), s.start, s.end, speaker=s.speaker))
     for item in answer.get("actions") or []:
-        found = at(item, "task")
+        found = at(item, "actions")
         if found is None:
             continue
         s, text = found
@@ -283,7 +310,7 @@ def ground(answer: dict, window: list[Sentence], sentences: list[Sentence], peop
                                                       source_start=start, source_end=end,
                                                       owner_email=people.email(owner)))
     for item in answer.get("questions") or []:
-        found = at(item, "text")
+        found = at(item, "questions")
         if found is None:
             continue
         s, text = found
