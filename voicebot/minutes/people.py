@@ -11,7 +11,9 @@ import re
 from dataclasses import dataclass, field
 
 from voicebot import schema
-from voicebot.minutes.text import GENERIC_SPEAKER, STOPWORDS, fold, fold_same_length
+from voicebot.minutes.text import GENERIC_SPEAKER, STOPWORDS
+from voicebot.textfold import fold_same_length
+from voicebot.textfold import fold_words as fold
 
 
 def is_generic(label: str | None) -> bool:
