@@ -122,9 +122,5 @@ def gather(transcript: schema.Transcript, meeting: schema.Meeting | None, speake
 
 
 def talk_time(transcript: schema.Transcript, people: People) -> dict[str, float]:
-    totals: dict[str, float] = {}
-    for seg in transcript.segments:
-        if seg.speaker and seg.text.strip():
-            name = people.name_of(seg.speaker) or seg.speaker
-            totals[name] = totals.get(name, 0.0) + max(0.0, seg.end - seg.start)
-    return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
+    """Seconds spoken per person (:meth:`schema.Transcript.talk_time`, speakers named by ``people``)."""
+    return transcript.talk_time(people.name_of)
