@@ -44,6 +44,17 @@ def test_people_are_merged_by_address_then_by_name():
     assert invites.merge_people([Person("Bob", "bob@y.org")], [Person("Bob Martin", "bob@y.org")])[0].name == "Bob Martin"
 
 
+def test_find_person_by_email_then_by_name():
+    team = [Person("Alice Martin", "Alice@Example.org"), Person("Bob"), Person("Zoé N’Diaye", None)]
+    assert invites.find_person("Someone Else", "alice@example.org", team) is team[0]  # the address decides
+    assert invites.find_person("Alice", None, team) is team[0]  # a first name alone: the short form
+    assert invites.find_person("Bob Stone", None, team) is team[1]  # "Bob" invited: the long form
+    assert invites.find_person("zoe n'diaye", "zoe@x.org", team) is team[2]  # case, accents, apostrophes
+    assert invites.find_person("Alice Dupont", None, team) is None  # another Alice
+    assert invites.find_person("", None, team) is None and invites.find_person("Bob", None, []) is None
+    assert not invites.same_name("Bob", "Bob Martin", short_forms=False)
+
+
 ICS = (
     "BEGIN:VCALENDAR\r\n"
     "VERSION:2.0\r\n"

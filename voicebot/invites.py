@@ -15,6 +15,8 @@ starts, and the pipeline reads it for ``voicebot process --invite/--ics``
   resources are left out), SUMMARY as the title and DTSTART as the date.
   A file with several events uses the one starting nearest to ``near``
   (default: now).
+- :func:`find_person` says which invitee someone is (an enrolled voice, a
+  speaker the naming identified); the pipeline and the minutes both use it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Iterable
 
 from voicebot.errors import UserError
 from voicebot.schema import Person
+from voicebot.textfold import fold
 
 _ROLES = {"organizer": 0, "attendee": 1, "optional": 2}  # lower wins when the same person appears twice
 
@@ -104,6 +107,41 @@ def parse_addresses(text: str, *, where: str = "--invite") -> list[Person]:
     return people
 
 
+# --- who is who -------------------------------------------------------------------------
+
+
+def _name_words(name: str | None) -> list[str]:
+    """The words of a name as compared: case, accents, spacing and typographic apostrophes ignored."""
+    return fold((name or "").replace("’", "'")).split()
+
+
+def same_name(a: str | None, b: str | None, *, short_forms: bool = True) -> bool:
+    """The same person by name: equal, or a first name alone that begins the other ("Bob" / "Bob Martin").
+
+    "Bob Stone" and "Bob Martin" are two people; "Zoé" and "zoe" one. ``short_forms=False``:
+    equal names only (merging an invite list, where "Bob" and "Bob Martin" may be two guests)."""
+    mine, theirs = _name_words(a), _name_words(b)
+    if not mine or not theirs:
+        return False
+    return mine == theirs or (short_forms and mine[0] == theirs[0] and 1 in (len(mine), len(theirs)))
+
+
+def _email_key(email: str | None) -> str:
+    return (email or "").strip().casefold()
+
+
+def find_person(name: str | None, email: str | None, people: Iterable[Person]) -> Person | None:
+    """Who of ``people`` (an invite list, or those present) this person is: the same email (case ignored)
+    first, else the same name (:func:`same_name`); None when nobody."""
+    people = list(people)
+    key = _email_key(email)
+    if key:
+        by_email = next((p for p in people if _email_key(p.email) == key), None)
+        if by_email is not None:
+            return by_email
+    return next((p for p in people if same_name(p.name, name)), None)
+
+
 def merge_people(*groups: Iterable[Person]) -> list[Person]:
     """One entry per person (same email, or same name when there is no email), first seen first.
 
@@ -111,10 +149,10 @@ def merge_people(*groups: Iterable[Person]) -> list[Person]:
     (organizer > attendee > optional) is kept."""
     merged: list[Person] = []
     for person in (p for group in groups for p in group):
-        key_email = person.email.lower() if person.email else None
+        key_email = _email_key(person.email)
         same = next((m for m in merged
-                     if (key_email and m.email and m.email.lower() == key_email)
-                     or (m.name.casefold() == person.name.casefold() and not (key_email and m.email))), None)
+                     if (key_email and _email_key(m.email) == key_email)
+                     or (same_name(m.name, person.name, short_forms=False) and not (key_email and m.email))), None)
         if same is None:
             merged.append(Person(person.name, person.email, person.role))
             continue
