@@ -37,9 +37,10 @@ from typing import Any
 from voicebot import formats, schema
 from voicebot.config import Settings
 from voicebot.errors import UserError
+from voicebot.i18n import language_of
 from voicebot.mail import addresses, ics
 from voicebot.mail.addresses import ABSENTEE, ADMIN, ATTENDEE, Recipient, header_text
-from voicebot.mail.i18n import Words, language_of
+from voicebot.mail.i18n import Words
 from voicebot.mail.redact import redact
 from voicebot.textfold import fold
 
