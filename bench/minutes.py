@@ -42,7 +42,8 @@ from voicebot.invites import read_ics
 from voicebot.minutes import draft
 from voicebot.minutes.people import gather
 from voicebot.minutes.score import label_from_reference, score
-from voicebot.minutes.text import fold, sentences
+from voicebot.minutes.text import sentences
+from voicebot.textfold import fold_words as fold
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"

@@ -16,6 +16,7 @@ import pytest
 from voicebot import schema
 from voicebot.config import Settings
 from voicebot.errors import UserError
+from voicebot.i18n import LANGUAGES
 from voicebot.mail import addresses, ics
 from voicebot.mail.i18n import STRINGS, Words
 from voicebot.mail.messages import compose_alert_drafts, compose_minutes
@@ -369,6 +370,7 @@ def test_alert_for_admin(settings):
 
 def test_languages_have_the_same_sentences():
     assert set(STRINGS["fr"]) == set(STRINGS["en"])
+    assert set(STRINGS) == set(LANGUAGES)  # a language with sentences also has its dates written out
     assert Words("fr").date("2026-03-01") == "dimanche 1er mars 2026"
     assert Words("en").date("2026-03-01T09:05:00+01:00") == "Sunday 1 March 2026 at 09:05"
     assert Words("de").language == "en"

@@ -40,6 +40,18 @@ def test_french_minutes():
     assert "Questions ouvertes" not in text
 
 
+def test_the_first_of_the_month_is_1er_in_french_as_in_the_messages():
+    from voicebot.mail.i18n import Words
+
+    first = _minutes(language="fr", date="2026-03-01", next_meeting="2026-04-01T10:00",
+                     action_items=[schema.ActionItem("Bob", "Fix the login bug", "2026-05-01", 90.0, 95.0)])
+    text = render_markdown(first)
+    for part in ["**Date :** dimanche 1er mars 2026", "ven. 1er mai 2026", "mercredi 1er avril 2026, 10 h 00"]:
+        assert part in text, (part, text)
+    assert Words("fr").date("2026-03-01") == "dimanche 1er mars 2026"  # the same words as the messages
+    assert "**Date:** Sunday 1 March 2026" in render_markdown(_minutes(date="2026-03-01"))
+
+
 def test_user_text_cannot_inject_markdown_or_html():
     text = render_markdown(_minutes(title="<script>alert(1)</script> | [x](http://evil)",
                                     action_items=[schema.ActionItem("Eve|Mallory", "a\nb | c", None, 1.0, 2.0)]))

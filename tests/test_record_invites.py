@@ -44,6 +44,17 @@ def test_people_are_merged_by_address_then_by_name():
     assert invites.merge_people([Person("Bob", "bob@y.org")], [Person("Bob Martin", "bob@y.org")])[0].name == "Bob Martin"
 
 
+def test_find_person_by_email_then_by_name():
+    team = [Person("Alice Martin", "Alice@Example.org"), Person("Bob"), Person("Zoé N’Diaye", None)]
+    assert invites.find_person("Someone Else", "alice@example.org", team) is team[0]  # the address decides
+    assert invites.find_person("Alice", None, team) is team[0]  # a first name alone: the short form
+    assert invites.find_person("Bob Stone", None, team) is team[1]  # "Bob" invited: the long form
+    assert invites.find_person("zoe n'diaye", "zoe@x.org", team) is team[2]  # case, accents, apostrophes
+    assert invites.find_person("Alice Dupont", None, team) is None  # another Alice
+    assert invites.find_person("", None, team) is None and invites.find_person("Bob", None, []) is None
+    assert not invites.same_name("Bob", "Bob Martin", short_forms=False)
+
+
 ICS = (
     "BEGIN:VCALENDAR\r\n"
     "VERSION:2.0\r\n"
@@ -94,8 +105,42 @@ def test_ics_dates_in_utc_all_day_and_floating():
     assert start_of("DTSTART:20261124T093000") == datetime(2026, 11, 24, 9, 30)  # floating: local time
     vendor = start_of("DTSTART;TZID=/mozilla.org/20050126_1/Europe/Paris:20261124T093000")
     assert vendor.utcoffset().total_seconds() == 3600
-    windows = start_of('DTSTART;TZID="Romance Standard Time":20261124T093000')  # unknown zone: kept local
-    assert windows == datetime(2026, 11, 24, 9, 30)
+    windows = start_of('DTSTART;TZID="Romance Standard Time":20261124T093000')  # Outlook's name for Paris
+    assert windows.utcoffset().total_seconds() == 3600  # was kept as local time before icalendar read it
+
+
+def test_ics_with_an_unknown_time_zone_says_what_to_do(tmp_path):
+    path = tmp_path / "invite.ics"
+    path.write_text("BEGIN:VCALENDAR\nBEGIN:VEVENT\nSUMMARY:Sync\nDTSTART;TZID=Olympus Mons Time:20261124T093000\n"
+                    "END:VEVENT\nEND:VCALENDAR\n", encoding="utf-8")
+    with pytest.raises(UserError) as err:  # not silently taken as this machine's local time
+        invites.read_ics(path)
+    message = str(err.value)
+    assert "\n" not in message and str(path) in message and "'Olympus Mons Time'" in message
+    assert "VTIMEZONE" in message and "Europe/Paris" in message
+
+
+def test_ics_time_zone_defined_in_the_file():
+    def start_of(day: str):
+        return invites.parse_ics(
+            "BEGIN:VCALENDAR\n"
+            "BEGIN:VTIMEZONE\nTZID:Paris (custom)\n"
+            "BEGIN:STANDARD\nDTSTART:19701025T030000\nTZOFFSETFROM:+0200\nTZOFFSETTO:+0100\n"
+            "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\nEND:STANDARD\n"
+            "BEGIN:DAYLIGHT\nDTSTART:19700329T020000\nTZOFFSETFROM:+0100\nTZOFFSETTO:+0200\n"
+            "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\nEND:DAYLIGHT\n"
+            "END:VTIMEZONE\n"
+            f'BEGIN:VEVENT\nDTSTART;TZID="Paris (custom)":{day}T093000\nEND:VEVENT\n'
+            "END:VCALENDAR\n").start
+
+    winter, summer = start_of("20261124"), start_of("20260624")
+    assert winter == datetime(2026, 11, 24, 8, 30, tzinfo=timezone.utc)
+    assert summer == datetime(2026, 6, 24, 7, 30, tzinfo=timezone.utc)
+
+
+def test_ics_that_is_not_valid_icalendar_says_so():
+    with pytest.raises(UserError, match="not valid iCalendar"):
+        invites.parse_ics("BEGIN:VCALENDAR\nthis is no content line\nBEGIN:VEVENT\nEND:VEVENT\nEND:VCALENDAR\n")
 
 
 def test_ics_with_several_events_uses_the_nearest_one():

@@ -87,6 +87,7 @@ def test_meeting_detail_minutes_and_moments(http):
     assert detail["talk_time"]["Alice"] > detail["talk_time"]["Bob"] > 0
     minutes = detail["minutes"]
     assert detail["minutes_version"] == 1 and minutes["language"] == "en"
+    assert detail["talk_time"] == pytest.approx(minutes["talk_time"], abs=0.05)  # the page and the minutes agree
     expected = json.loads((SAMPLES / "meeting-en.expected.json").read_text())
     assert len(minutes["decisions"]) == len(expected["decisions"])
     owners = {a["owner"]: a for a in minutes["action_items"]}
@@ -109,6 +110,20 @@ def test_meeting_detail_minutes_and_moments(http):
     french = http.get(f"/meetings/{FR_ID}").text
     assert "No audio for this meeting" in french and "<h3>Décisions</h3>" in french and "Résumé" in french
     assert http.get(f"/api/meetings/{FR_ID}").json()["audio_url"] is None
+
+
+def test_talk_time_is_counted_once_for_the_page_and_the_minutes():
+    from voicebot import schema
+    from voicebot.minutes.people import gather, talk_time
+
+    transcript = schema.Transcript("en", 30.0, "m", "e", segments=[
+        schema.Segment(0.0, 10.0, "Hello everyone.", speaker="SPEAKER_00"),
+        schema.Segment(10.0, 18.0, "  ", speaker="SPEAKER_00"),  # nothing said: not talk time
+        schema.Segment(18.0, 30.0, "Thanks, Alice.", speaker="SPEAKER_01"),
+    ])
+    assert transcript.talk_time() == {"SPEAKER_01": 12.0, "SPEAKER_00": 10.0}  # what the meeting page shows
+    people = gather(transcript, None, {"labels": {"SPEAKER_00": {"name": "Alice"}, "SPEAKER_01": None}})
+    assert talk_time(transcript, people) == {"SPEAKER_01": 12.0, "Alice": 10.0}  # the minutes: the same, named
 
 
 def test_unknown_meetings(http):

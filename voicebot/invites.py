@@ -14,20 +14,26 @@ starts, and the pipeline reads it for ``voicebot process --invite/--ics``
 - An .ics file gives ATTENDEE and ORGANIZER (with their CN names; rooms and
   resources are left out), SUMMARY as the title and DTSTART as the date.
   A file with several events uses the one starting nearest to ``near``
-  (default: now).
+  (default: now). It is read with the icalendar library: a start in a time
+  zone that is neither known (an IANA or a Windows name) nor defined in the
+  file (VTIMEZONE) is refused with what to do, never taken as local time.
+- :func:`find_person` says which invitee someone is (an enrolled voice, a
+  speaker the naming identified); the pipeline and the minutes both use it.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, tzinfo
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Iterable
 
 from voicebot.errors import UserError
 from voicebot.schema import Person
+from voicebot.textfold import fold
 
 _ROLES = {"organizer": 0, "attendee": 1, "optional": 2}  # lower wins when the same person appears twice
 
@@ -104,6 +110,41 @@ def parse_addresses(text: str, *, where: str = "--invite") -> list[Person]:
     return people
 
 
+# --- who is who -------------------------------------------------------------------------
+
+
+def _name_words(name: str | None) -> list[str]:
+    """The words of a name as compared: case, accents, spacing and typographic apostrophes ignored."""
+    return fold((name or "").replace("’", "'")).split()
+
+
+def same_name(a: str | None, b: str | None, *, short_forms: bool = True) -> bool:
+    """The same person by name: equal, or a first name alone that begins the other ("Bob" / "Bob Martin").
+
+    "Bob Stone" and "Bob Martin" are two people; "Zoé" and "zoe" one. ``short_forms=False``:
+    equal names only (merging an invite list, where "Bob" and "Bob Martin" may be two guests)."""
+    mine, theirs = _name_words(a), _name_words(b)
+    if not mine or not theirs:
+        return False
+    return mine == theirs or (short_forms and mine[0] == theirs[0] and 1 in (len(mine), len(theirs)))
+
+
+def _email_key(email: str | None) -> str:
+    return (email or "").strip().casefold()
+
+
+def find_person(name: str | None, email: str | None, people: Iterable[Person]) -> Person | None:
+    """Who of ``people`` (an invite list, or those present) this person is: the same email (case ignored)
+    first, else the same name (:func:`same_name`); None when nobody."""
+    people = list(people)
+    key = _email_key(email)
+    if key:
+        by_email = next((p for p in people if _email_key(p.email) == key), None)
+        if by_email is not None:
+            return by_email
+    return next((p for p in people if same_name(p.name, name)), None)
+
+
 def merge_people(*groups: Iterable[Person]) -> list[Person]:
     """One entry per person (same email, or same name when there is no email), first seen first.
 
@@ -111,10 +152,10 @@ def merge_people(*groups: Iterable[Person]) -> list[Person]:
     (organizer > attendee > optional) is kept."""
     merged: list[Person] = []
     for person in (p for group in groups for p in group):
-        key_email = person.email.lower() if person.email else None
+        key_email = _email_key(person.email)
         same = next((m for m in merged
-                     if (key_email and m.email and m.email.lower() == key_email)
-                     or (m.name.casefold() == person.name.casefold() and not (key_email and m.email))), None)
+                     if (key_email and _email_key(m.email) == key_email)
+                     or (same_name(m.name, person.name, short_forms=False) and not (key_email and m.email))), None)
         if same is None:
             merged.append(Person(person.name, person.email, person.role))
             continue
@@ -131,62 +172,6 @@ def merge_people(*groups: Iterable[Person]) -> list[Person]:
 # --- .ics files ------------------------------------------------------------------------
 
 
-def _unescape(value: str) -> str:
-    return re.sub(r"\\([\\;,nN])", lambda m: "\n" if m.group(1) in "nN" else m.group(1), value)
-
-
-def _content_line(line: str) -> tuple[str, dict[str, str], str] | None:
-    """``NAME;P1=V1;P2="V;2":value`` -> (NAME, {P1: V1, P2: V;2}, value)."""
-    quoted = False
-    for i, char in enumerate(line):
-        if char == '"':
-            quoted = not quoted
-        elif char == ":" and not quoted:
-            head, value = line[:i], line[i + 1:]
-            break
-    else:
-        return None
-    parts, current, quoted = [], [], False
-    for char in head:
-        if char == '"':
-            quoted = not quoted
-        if char == ";" and not quoted:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    params = {}
-    for part in parts[1:]:
-        key, _, val = part.partition("=")
-        params[key.strip().upper()] = val.strip().strip('"')
-    return parts[0].strip().upper(), params, value
-
-
-def _parse_dt(value: str, params: dict[str, str]) -> datetime | date | None:
-    value = value.strip()
-    try:
-        if params.get("VALUE", "").upper() == "DATE" or re.fullmatch(r"\d{8}", value):
-            return datetime.strptime(value[:8], "%Y%m%d").date()
-        moment = datetime.strptime(value.rstrip("Zz")[:15], "%Y%m%dT%H%M%S")
-    except ValueError:
-        return None
-    if value.upper().endswith("Z"):
-        return moment.replace(tzinfo=timezone.utc)
-    tzid = params.get("TZID")
-    if tzid:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        # "Europe/Paris", or a vendor prefix such as "/mozilla.org/20050126_1/Europe/Paris"
-        pieces = tzid.strip("/").split("/")
-        for n in range(len(pieces)):
-            try:
-                return moment.replace(tzinfo=ZoneInfo("/".join(pieces[n:])))
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return moment  # floating local time (or a zone Python does not know, e.g. Windows names)
-
-
 def _person(params: dict[str, str], value: str, role: str, where: str) -> Person | None:
     if params.get("CUTYPE", "").upper() in ("ROOM", "RESOURCE"):
         return None
@@ -197,7 +182,7 @@ def _person(params: dict[str, str], value: str, role: str, where: str) -> Person
             email = check_email(address, where=where)
         except UserError:
             email = None  # one bad address in an invitation should not reject the whole file
-    name = _unescape(params.get("CN", "")).strip()
+    name = params.get("CN", "").strip()
     if not name and not email:
         return None
     if role == "attendee" and params.get("ROLE", "").upper() in ("OPT-PARTICIPANT", "NON-PARTICIPANT"):
@@ -207,38 +192,74 @@ def _person(params: dict[str, str], value: str, role: str, where: str) -> Person
     return Person(name=name, email=email, role=role)
 
 
+def _addresses(event, name: str) -> list:
+    """The ATTENDEE (or ORGANIZER) properties of an event: icalendar gives one or a list."""
+    found = event.get(name)
+    if found is None:
+        return []
+    return found if isinstance(found, list) else [found]
+
+
+def _vendor_zone(tzid: str) -> tzinfo | None:
+    """The IANA zone at the end of a vendor-prefixed TZID ("/mozilla.org/20050126_1/Europe/Paris"),
+    which icalendar resolves itself only in its recent (7.x) versions."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    pieces = tzid.strip("/").split("/")
+    for n in range(1, len(pieces)):
+        try:
+            return ZoneInfo("/".join(pieces[n:]))
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return None
+
+
+def _start(event, where: str) -> datetime | date | None:
+    """DTSTART: aware when the file gives its zone (an IANA or Windows name, or the file's own
+    VTIMEZONE), floating (naive) when it gives none; None when missing or unreadable."""
+    prop = event.get("DTSTART")
+    if prop is None:
+        return None
+    try:
+        value = prop.dt
+    except ValueError:  # a value icalendar could not read (icalendar.error.BrokenCalendarProperty)
+        return None
+    if not isinstance(value, date):
+        return None
+    tzid = prop.params.get("TZID")
+    if tzid and isinstance(value, datetime) and value.tzinfo is None:
+        zone = _vendor_zone(tzid)
+        if zone is not None:
+            return value.replace(tzinfo=zone)
+        raise UserError(f"{where}: the meeting's start is in time zone {tzid!r}, which is not known here and not "
+                        "defined in the file (no VTIMEZONE); export the invitation again with its time zones, "
+                        "or change the TZID to a zone name such as Europe/Paris")
+    return value
+
+
 def parse_ics(text: str, *, near: datetime | None = None, where: str = "invitation") -> Invitation:
-    """The invitation in iCalendar text (RFC 5545)."""
-    text = re.sub(r"\r?\n[ \t]", "", text.replace("\r\n", "\n"))  # unfold continuation lines
+    """The invitation in iCalendar text (RFC 5545), read with the icalendar library."""
+    import icalendar
+
     events: list[dict] = []
-    stack: list[str] = []
-    for raw in text.split("\n"):
-        parsed = _content_line(raw)
-        if parsed is None:
-            continue
-        name, params, value = parsed
-        if name == "BEGIN":
-            stack.append(value.strip().upper())
-            if stack[-1] == "VEVENT":
-                events.append({"people": [], "title": None, "start": None, "recurring": False})
-            continue
-        if name == "END":
-            if stack:
-                stack.pop()
-            continue
-        if not stack or stack[-1] != "VEVENT":  # e.g. an ATTENDEE inside a VALARM is not a guest
-            continue
-        event = events[-1]
-        if name == "SUMMARY":
-            event["title"] = " ".join(_unescape(value).split()) or None
-        elif name == "DTSTART":
-            event["start"] = _parse_dt(value, params)
-        elif name == "RRULE":
-            event["recurring"] = True
-        elif name in ("ATTENDEE", "ORGANIZER"):
-            person = _person(params, value, "organizer" if name == "ORGANIZER" else "attendee", where)
-            if person:
-                event["people"].append(person)
+    with warnings.catch_warnings():
+        # "/mozilla.org/20050126_1/Europe/Paris" read as Europe/Paris is what we want: not worth a warning.
+        warnings.simplefilter("ignore", getattr(icalendar, "GloballyUniqueTZIDGuessed", UserWarning))
+        try:
+            calendars = icalendar.Calendar.from_ical(text, multiple=True)
+        except ValueError as exc:
+            raise UserError(f"{where} is not valid iCalendar ({exc}); export the invitation again as .ics") from None
+        for event in (e for calendar in calendars for e in calendar.walk("VEVENT")):
+            people = []
+            # In the order the file first gives them; an ATTENDEE of a VALARM is not a guest (not listed here).
+            for name in [key.upper() for key in event if key.upper() in ("ORGANIZER", "ATTENDEE")]:
+                for address in _addresses(event, name):
+                    params = {key.upper(): str(value) for key, value in address.params.items()}
+                    person = _person(params, str(address), name.lower(), where)
+                    if person:
+                        people.append(person)
+            events.append({"people": people, "title": " ".join(str(event.get("SUMMARY", "")).split()) or None,
+                           "start": _start(event, where), "recurring": "RRULE" in event})
     if not events:
         raise UserError(f"{where} holds no calendar event (no BEGIN:VEVENT); give the .ics file of the meeting")
     event = _nearest(events, near or datetime.now().astimezone())

@@ -190,21 +190,11 @@ def speakers(job: Job) -> str:
 def voice_candidates(people: list[dict], invitees: list[schema.Person]) -> list[dict]:
     """Whom a voice may be: every enrolled person, or, when the meeting has an invite list, the enrolled
     invitees only (same email, same name, or a short and a long form of it: "Bob" / "Bob Martin")."""
+    from voicebot.invites import find_person
+
     if not invitees:
         return people
-    emails = {p.email.casefold() for p in invitees if p.email}
-    names = {" ".join(p.name.casefold().split()) for p in invitees if p.name.strip()}
-
-    def invited(person: dict) -> bool:
-        email = (person.get("email") or "").casefold()
-        name = " ".join((person.get("name") or "").casefold().split())
-        if email in emails or name in names:
-            return True
-        words = name.split()
-        return any(words and other.split()[0] == words[0] and 1 in (len(words), len(other.split()))
-                   for other in names)
-
-    return [person for person in people if invited(person)]
+    return [person for person in people if find_person(person.get("name"), person.get("email"), invitees)]
 
 
 def minutes(job: Job) -> str:

@@ -18,7 +18,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, TypedDict
+from typing import Any, Callable, Iterable, TypedDict
 
 
 class SpeakerMatch(TypedDict):
@@ -114,6 +114,19 @@ class Transcript:
     def speakers(self) -> list[str]:
         """Speaker labels in order of first appearance."""
         return list(dict.fromkeys(s.speaker for s in self.segments if s.speaker))
+
+    def talk_time(self, name_of: Callable[[str], str | None] | None = None) -> dict[str, float]:
+        """Seconds spoken per speaker, most talkative first (ties in order of first appearance).
+
+        A segment counts when it has a speaker and some text (a segment left empty says nothing);
+        ``name_of(label)`` names its speaker (the label itself when it gives nothing).
+        The minutes' talk time and the web page's are both this."""
+        totals: dict[str, float] = {}
+        for seg in self.segments:
+            if seg.speaker and seg.text.strip():
+                name = (name_of(seg.speaker) if name_of else None) or seg.speaker
+                totals[name] = totals.get(name, 0.0) + max(0.0, seg.end - seg.start)
+        return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
 
     @property
     def text(self) -> str:

@@ -13,11 +13,11 @@ import email.policy
 import json
 import os
 import re
-import unicodedata
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from voicebot.fsutil import atomic_write
+from voicebot.textfold import fold  # archive.store imports it from here too
 
 _CHUNK = 1 << 20
 TEXT_SUFFIXES = {".json", ".md", ".txt", ".rttm", ".srt", ".vtt", ".eml", ".ics", ".html"}
@@ -143,13 +143,6 @@ def remove_mail(maildir: Path, match: Callable[[bytes], bool]) -> int:
 
 
 # --- names in artifacts ---------------------------------------------------------
-
-
-def fold(text: str) -> str:
-    """Case- and accent-insensitive form of a name (for matching people and speakers)."""
-    text = unicodedata.normalize("NFKD", text or "")
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return " ".join(text.casefold().split())
 
 
 def name_tokens(needles: Iterable[str]) -> set[str]:

@@ -10,17 +10,12 @@ match their inflections (``réunions`` for ``réunion``), as PostgreSQL's stemmi
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 from voicebot.archive.query import Query, Term, is_token_char
+from voicebot.textfold import fold
 
 SNIPPET_WORDS = 16
-
-
-def _fold(token: str) -> str:
-    text = unicodedata.normalize("NFKD", token)
-    return "".join(c for c in text if not unicodedata.combining(c)).casefold()
 
 
 @dataclass
@@ -37,10 +32,10 @@ def _tokens(text: str) -> list[_Token]:
             if begin is None:
                 begin = i
         elif begin is not None:
-            tokens.append(_Token(begin, i, _fold(text[begin:i])))
+            tokens.append(_Token(begin, i, fold(text[begin:i], collapse_spaces=False)))
             begin = None
     if begin is not None:
-        tokens.append(_Token(begin, len(text), _fold(text[begin:])))
+        tokens.append(_Token(begin, len(text), fold(text[begin:], collapse_spaces=False)))
     return tokens
 
 
@@ -55,7 +50,7 @@ def _same_word(key: str, wanted: str, prefix: bool) -> bool:
 
 def _matches(tokens: list[_Token], term: Term) -> list[tuple[int, int]]:
     """(first, last) token indexes of each occurrence of a term."""
-    wanted = [_fold(t) for t in term.tokens]
+    wanted = [fold(t, collapse_spaces=False) for t in term.tokens]
     found = []
     for i in range(len(tokens) - len(wanted) + 1):
         if all(_same_word(tokens[i + k].key, w, term.prefix and k == len(wanted) - 1)

@@ -16,10 +16,10 @@ server that speaks SMTPUTF8 and is flagged so.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
 from voicebot import schema
+from voicebot.textfold import fold
 
 ATTENDEE = "attendee"
 ABSENTEE = "absentee"
@@ -37,13 +37,6 @@ def header_text(text: str | None, limit: int = 200) -> str:
     header of its own."""
     cleaned = " ".join(_CONTROL_RE.sub(" ", text or "").split())
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1].rstrip() + "…"
-
-
-def name_key(name: str | None) -> str:
-    """Compare names the way people write them: case, accents and spacing ignored."""
-    text = unicodedata.normalize("NFKD", name or "")
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return " ".join(text.casefold().split())
 
 
 @dataclass
@@ -120,8 +113,8 @@ class Recipient:
     def key(self) -> str:
         """Name key; without a display name, the address's local part ("alice.martin" -> "alice martin")."""
         if self.name:
-            return name_key(self.name)
-        return name_key(re.sub(r"[._+-]+", " ", self.address.address.rpartition("@")[0]))
+            return fold(self.name)
+        return fold(re.sub(r"[._+-]+", " ", self.address.address.rpartition("@")[0]))
 
 
 _GENERIC_SPEAKER_RE = re.compile(r"^(speaker|locuteur|locutrice|intervenant|intervenante|unknown|inconnu)[\s_-]*\d*$",
@@ -129,7 +122,7 @@ _GENERIC_SPEAKER_RE = re.compile(r"^(speaker|locuteur|locutrice|intervenant|inte
 
 
 def present_names(minutes: schema.Minutes, speakers: dict | None) -> dict[str, str]:
-    """Everyone the minutes or the speaker naming say was there: name key (see :func:`name_key`) -> name."""
+    """Everyone the minutes or the speaker naming say was there: name key (:func:`voicebot.textfold.fold`) -> name."""
     names = set(minutes.present or [])
     if speakers:
         names.update(n for n in speakers.get("present") or [] if isinstance(n, str))
@@ -138,8 +131,8 @@ def present_names(minutes: schema.Minutes, speakers: dict | None) -> dict[str, s
                 names.add(str(label["name"]))
     unnamed = set((speakers or {}).get("unnamed", {}).values()) if isinstance((speakers or {}).get("unnamed"), dict) else set()
     # "Speaker 1", "SPEAKER_00": someone spoke, but who is unknown; they name no recipient.
-    return {name_key(n): n for n in sorted(names)
-            if name_key(n) and n not in unnamed and not _GENERIC_SPEAKER_RE.match(n.strip())}
+    return {fold(n): n for n in sorted(names)
+            if fold(n) and n not in unnamed and not _GENERIC_SPEAKER_RE.match(n.strip())}
 
 
 def _identified(speakers: dict | None) -> list[tuple[str, str]]:

@@ -1,26 +1,16 @@
-"""The words of the messages in each language, and dates written the way
-each language writes them ("Tuesday 24 November 2026" / "mardi 24 novembre
-2026"). A language missing here falls back to English.
+"""The words of the messages in each language. Dates and durations are
+written by :mod:`voicebot.i18n`, as in the minutes ("Tuesday 24 November
+2026" / "mardi 24 novembre 2026"). A language missing here falls back to English.
 
 The templates hold the layout; the sentences live here so a new language is
 one more dictionary, with the same keys (a test checks they match)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
-LANGUAGES = ("en", "fr")
-
-_MONTHS = {
-    "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December"],
-    "fr": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-           "octobre", "novembre", "décembre"],
-}
-_WEEKDAYS = {
-    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-    "fr": ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"],
-}
+from voicebot import i18n
+from voicebot.i18n import language_of
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
@@ -64,10 +54,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "minutes_file": "minutes",
         "transcript_file": "transcript",
         "actions_file": "action-items",
-        "duration_min": "{m} min",
-        "duration_hours": "{h} h {m:02d}",
-        "when": "{weekday} {day} {month} {year} at {time}",
-        "date": "{weekday} {day} {month} {year}",
         "search_words": "words",
     },
     "fr": {
@@ -111,22 +97,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "minutes_file": "compte-rendu",
         "transcript_file": "transcription",
         "actions_file": "actions",
-        "duration_min": "{m} min",
-        "duration_hours": "{h} h {m:02d}",
-        "when": "{weekday} {day} {month} {year} à {time}",
-        "date": "{weekday} {day} {month} {year}",
         "search_words": "mots",
     },
 }
-
-
-def language_of(*candidates: str | None) -> str:
-    """The first candidate we have templates for ("fr-CA" -> "fr"); English otherwise."""
-    for candidate in candidates:
-        code = (candidate or "").strip().lower()[:2]
-        if code in STRINGS:
-            return code
-    return "en"
 
 
 class Words:
@@ -140,45 +113,13 @@ class Words:
         return self.strings[key].format(**values)
 
     def date(self, value: str | date | None) -> str:
-        """An ISO date (or datetime) written out; text that is not a date is returned as is."""
-        parsed = _parse(value)
-        if parsed is None:
-            return str(value or "")
-        day = parsed.date() if isinstance(parsed, datetime) else parsed
-        text = self("date", weekday=_WEEKDAYS[self.language][day.weekday()], day=_day(day.day, self.language),
-                    month=_MONTHS[self.language][day.month - 1], year=day.year)
-        if isinstance(parsed, datetime) and isinstance(value, str) and "T" in value:
-            return self("when", weekday=_WEEKDAYS[self.language][day.weekday()], day=_day(day.day, self.language),
-                        month=_MONTHS[self.language][day.month - 1], year=day.year, time=f"{parsed:%H:%M}")
-        return text
+        """An ISO date written out, with its time when the text gives one; text that is not a date as is."""
+        return i18n.long_date(value, self.language, with_time=True)
 
     def short_date(self, value: str | None) -> str:
-        """24 Nov 2026 style, for subjects: "24 November 2026" / "24 novembre 2026"."""
-        parsed = _parse(value)
-        if parsed is None:
-            return str(value or "")
-        return f"{_day(parsed.day, self.language)} {_MONTHS[self.language][parsed.month - 1]} {parsed.year}"
+        """For subjects, without the weekday: "24 November 2026" / "1er novembre 2026"."""
+        return i18n.day_month_year(value, self.language)
 
     def duration(self, seconds: float | None) -> str:
-        minutes = int(round((seconds or 0) / 60))
-        if minutes < 60:
-            return self("duration_min", m=max(minutes, 1) if seconds else 0)
-        return self("duration_hours", h=minutes // 60, m=minutes % 60)
-
-
-def _day(day: int, language: str) -> str:
-    return "1er" if language == "fr" and day == 1 else str(day)
-
-
-def _parse(value: str | date | None) -> date | datetime | None:
-    if isinstance(value, (date, datetime)):
-        return value
-    text = (value or "").strip()
-    if not text:
-        return None
-    try:
-        if "T" in text or " " in text:
-            return datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        return None
+        """To the minute: "31 min", "1 h 05"."""
+        return i18n.duration_in_minutes(seconds)

@@ -37,10 +37,12 @@ from typing import Any
 from voicebot import formats, schema
 from voicebot.config import Settings
 from voicebot.errors import UserError
+from voicebot.i18n import language_of
 from voicebot.mail import addresses, ics
-from voicebot.mail.addresses import ABSENTEE, ADMIN, ATTENDEE, Recipient, header_text, name_key
-from voicebot.mail.i18n import Words, language_of
+from voicebot.mail.addresses import ABSENTEE, ADMIN, ATTENDEE, Recipient, header_text
+from voicebot.mail.i18n import Words
 from voicebot.mail.redact import redact
+from voicebot.textfold import fold
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -139,7 +141,7 @@ def new_message(settings: Settings, *, to_name: str, to: addresses.Address, subj
 def _owns(item: schema.ActionItem, recipient: Recipient) -> bool:
     if item.owner_email and item.owner_email.strip().casefold() == recipient.address.address.casefold():
         return True
-    return bool(item.owner) and name_key(item.owner) == recipient.key
+    return bool(item.owner) and fold(item.owner) == recipient.key
 
 
 def _context(minutes: schema.Minutes, meeting: schema.Meeting, settings: Settings, words: Words,

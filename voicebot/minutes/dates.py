@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from voicebot.minutes.text import fold_same_length
+from voicebot.textfold import fold_same_length
 
 _UNITS_EN = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
              "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
@@ -83,12 +83,16 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("absolute", re.compile(rf"\b(?:the\s+|le\s+)?(?:{_WD}\s+)?(?:the\s+)?{_DAYNUM}\s+(?:of\s+)?(?:{_MO})\b{_YEAR}")),
     ("absolute", re.compile(rf"\b(?:{_WD},?\s+)?(?:{_MO})\s+(?:the\s+)?{_DAYNUM}\b{_YEAR}")),
     ("absolute", re.compile(r"\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b")),
-    ("end_of", re.compile(r"\b(?:the\s+)?end\s+of\s+(?:the\s+)?(?:(this|next)\s+)?(day|week|month|year|quarter)\b")),
-    ("end_of", re.compile(r"\b(?:la\s+)?fin\s+(?:de\s+la\s+|du\s+|de\s+l'|de\s+)(journee|semaine|mois|annee|trimestre)"
-                          r"(\s+prochaine?|\s+d'apres)?\b")),
+    # end_of and weekday: named groups, the same in the English and the French pattern.
+    ("end_of", re.compile(r"\b(?:the\s+)?end\s+of\s+(?:the\s+)?(?:(?:this|(?P<next>next))\s+)?"
+                          r"(?P<unit>day|week|month|year|quarter)\b")),
+    ("end_of", re.compile(r"\b(?:la\s+)?fin\s+(?:de\s+la\s+|du\s+|de\s+l'|de\s+)"
+                          r"(?P<unit>journee|semaine|mois|annee|trimestre)(?P<next>\s+prochaine?|\s+d'apres)?\b")),
     ("end_of_month", re.compile(rf"\b(?:the\s+)?end\s+of\s+({_MO})\b|\b(?:la\s+)?fin\s+(?:du\s+mois\s+d'|d'|de\s+)?({_MO})\b")),
-    ("weekday", re.compile(rf"\b(?:ce\s+)?({_WD_FR})(\s+prochain|\s+de\s+la\s+semaine\s+prochaine|\s+en\s+huit)?\b")),
-    ("weekday", re.compile(rf"\b(?:(next|this|coming)\s+)?({_WD_EN})(\s+next\s+week|\s+of\s+next\s+week|\s+week)?\b")),
+    ("weekday", re.compile(rf"\b(?:ce\s+)?(?P<day>{_WD_FR})"
+                           rf"(?P<suffix>\s+prochain|\s+de\s+la\s+semaine\s+prochaine|\s+en\s+huit)?\b")),
+    ("weekday", re.compile(rf"\b(?:(?:next|this|coming)\s+)?(?P<day>{_WD_EN})"
+                           rf"(?P<suffix>\s+next\s+week|\s+of\s+next\s+week|\s+week)?\b")),
     ("in_n", re.compile(rf"\b(?:in|within)\s+(?:the\s+next\s+)?({_NUM_ALT}|\d+|a|an)\s+(days?|weeks?|months?)\b")),
     ("in_n", re.compile(rf"\b(?:dans|d'ici|sous)\s+({_NUM_ALT}|\d+)\s+(jours?|semaines?|mois)\b")),
     ("period", re.compile(r"\b(next|this)\s+(week|month)\b|\b(la\s+semaine|le\s+mois)\s+prochaine?\b"
@@ -173,8 +177,7 @@ def _resolve(kind: str, match: re.Match, base: date) -> date | None:
     if kind == "absolute":
         return _absolute(text, base)
     if kind == "end_of":
-        unit = match.group(2) if match.re.pattern.startswith(r"\b(?:the") else match.group(1)
-        nxt = (match.group(1) == "next") if match.re.pattern.startswith(r"\b(?:the") else bool(match.group(2))
+        unit, nxt = match.group("unit"), bool(match.group("next"))
         unit = {"journee": "day", "semaine": "week", "mois": "month", "annee": "year", "trimestre": "quarter"}.get(unit, unit)
         if unit == "day":
             return base
@@ -194,10 +197,7 @@ def _resolve(kind: str, match: re.Match, base: date) -> date | None:
         year = base.year + (1 if month < base.month else 0)
         return _end_of_month(date(year, month, 1))
     if kind == "weekday":
-        if match.re.pattern.startswith(r"\b(?:(next"):
-            name, suffix = match.group(2), match.group(3) or ""
-        else:
-            name, suffix = match.group(1), match.group(2) or ""
+        name, suffix = match.group("day"), match.group("suffix") or ""
         weekday = WEEKDAYS[name]
         if "week" in suffix or "semaine" in suffix or "huit" in suffix:
             monday_next = base + timedelta(days=7 - base.weekday())

@@ -11,7 +11,10 @@ import re
 from dataclasses import dataclass, field
 
 from voicebot import schema
-from voicebot.minutes.text import GENERIC_SPEAKER, STOPWORDS, fold, fold_same_length
+from voicebot.invites import find_person
+from voicebot.minutes.text import GENERIC_SPEAKER, STOPWORDS
+from voicebot.textfold import fold_same_length
+from voicebot.textfold import fold_words as fold
 
 
 def is_generic(label: str | None) -> bool:
@@ -100,29 +103,16 @@ def gather(transcript: schema.Transcript, meeting: schema.Meeting | None, speake
     present += [n for n in named if n and not is_generic(n) and n not in present]
     people.present = list(dict.fromkeys(present))
 
-    present_keys = {fold(p) for p in people.present}
-    present_firsts = {fold(p).split()[0] for p in people.present if p.strip()}
-    present_emails = {(people.emails.get(p) or "").lower() for p in people.present} - {""}
-
-    def seen(person: schema.Person) -> bool:
-        name = fold(person.name or "")
-        if name in present_keys or (person.email or "").lower() in present_emails:
-            return True
-        first = name.split()[0] if name.split() else ""
-        # "Alice Martin" invited and "Alice" identified, or the reverse.
-        return bool(first) and (first in present_keys or (" " not in name and first in present_firsts))
-
-    # Nobody named (no diarization, or no voice recognized): nobody can be called absent either.
-    people.absent = [p.name for p in invitees if p.name and not seen(p)] if people.present else []
+    # An invitee is there when someone present is them ("Alice Martin" invited and "Alice" identified,
+    # or the reverse). Nobody named (no diarization, no voice recognized): nobody can be called absent either.
+    there = [schema.Person(name, people.emails.get(name)) for name in people.present]
+    if there:
+        people.absent = [p.name for p in invitees if p.name and find_person(p.name, p.email, there) is None]
     people.index()
     people.present = [people.canonical(p) or p for p in people.present]
     return people
 
 
 def talk_time(transcript: schema.Transcript, people: People) -> dict[str, float]:
-    totals: dict[str, float] = {}
-    for seg in transcript.segments:
-        if seg.speaker and seg.text.strip():
-            name = people.name_of(seg.speaker) or seg.speaker
-            totals[name] = totals.get(name, 0.0) + max(0.0, seg.end - seg.start)
-    return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
+    """Seconds spoken per person (:meth:`schema.Transcript.talk_time`, speakers named by ``people``)."""
+    return transcript.talk_time(people.name_of)

@@ -7,12 +7,11 @@ French and English are written out; any other language gets the English words.
 from __future__ import annotations
 
 import re
-from datetime import date
 from functools import lru_cache
 
 from voicebot import schema
 from voicebot.formats import clock
-from voicebot.minutes.dates import parse_iso_date
+from voicebot.i18n import duration, language_of, long_date, short_date  # the web pages take them from here too
 
 LABELS = {
     "en": {
@@ -95,53 +94,17 @@ _SUMMARY = {
     },
 }
 
-_DAYS = {"en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-         "fr": ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]}
-_MONTHS = {"en": ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-                  "October", "November", "December"],
-           "fr": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-                  "novembre", "décembre"]}
 _LANGUAGE_NAMES = {"en": {"en": "English", "fr": "French", "de": "German", "es": "Spanish", "it": "Italian"},
                    "fr": {"en": "anglais", "fr": "français", "de": "allemand", "es": "espagnol", "it": "italien"}}
 
 
 def lang(code: str | None) -> str:
-    code = (code or "en")[:2].lower()
-    return code if code in LABELS else "en"
+    """The language the minutes are written in: "fr" or "en" (:func:`voicebot.i18n.language_of`)."""
+    return language_of(code)
 
 
 def note(language: str, key: str, **values) -> str:
     return NOTES[lang(language)][key].format(**values)
-
-
-def long_date(value: str | date | None, language: str) -> str:
-    day = parse_iso_date(value) if isinstance(value, str) else value
-    if day is None:
-        return str(value or "")
-    code = lang(language)
-    return f"{_DAYS[code][day.weekday()]} {day.day} {_MONTHS[code][day.month - 1]} {day.year}"
-
-
-def short_date(value: str | None, language: str) -> str:
-    day = parse_iso_date(value)
-    if day is None:
-        return value or ""
-    code = lang(language)
-    weekday = _DAYS[code][day.weekday()][:3] + ("." if code == "fr" else "")
-    month = _MONTHS[code][day.month - 1]
-    month = month if code == "fr" or len(month) <= 4 else month[:3]
-    return f"{weekday} {day.day} {month} {day.year}"
-
-
-def duration(seconds: float) -> str:
-    seconds = int(round(max(0.0, seconds)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes:
-        return f"{minutes} min {secs:02d} s"
-    return f"{secs} s"
 
 
 def _plural(forms: tuple[str, str, str], n: int) -> str:

@@ -11,13 +11,14 @@ items / expected items (decisions and action items together).
 from __future__ import annotations
 
 from voicebot import schema
-from voicebot.minutes.text import fold, spans_overlap, word_overlap
+from voicebot.minutes.text import spans_overlap, word_overlap
+from voicebot.textfold import fold_words
 
 SLACK = 1.5  # seconds
 
 
 def _same_name(a: str | None, b: str | None) -> bool:
-    return fold(a or "").strip() == fold(b or "").strip()
+    return fold_words(a or "").strip() == fold_words(b or "").strip()
 
 
 def score(drafted: schema.Minutes, expected: schema.Minutes) -> dict:

@@ -10,10 +10,11 @@ position in the segment's text.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from voicebot import schema
+from voicebot.textfold import fold_same_length  # noqa: F401  (the minutes engines import it from here)
+from voicebot.textfold import fold_words as fold
 
 # Speaker labels that are not a person's name (diarization without naming).
 GENERIC_SPEAKER = re.compile(r"^(speaker|spk|locuteur|intervenant|unknown|inconnu)[ _-]?\d*$", re.IGNORECASE)
@@ -50,27 +51,6 @@ va vais allez aller
 """.split())
 
 STOPWORDS = STOPWORDS_EN | STOPWORDS_FR
-
-
-def strip_accents(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-
-
-def fold(text: str) -> str:
-    """Lowercase, accents removed, typographic apostrophes made plain: for matching."""
-    return strip_accents(text.replace("’", "'")).lower()
-
-
-def fold_same_length(text: str) -> str:
-    """``fold`` one character for one, so match positions in the folded text map back to the text."""
-    out = []
-    for ch in text:
-        if ch in "’‘":
-            out.append("'")
-            continue
-        base = unicodedata.normalize("NFKD", ch)[:1].lower()[:1]
-        out.append(base or ch)
-    return "".join(out)
 
 
 def words(text: str) -> list[str]:

@@ -143,15 +143,6 @@ def audio_file(db, meeting_id: str) -> Path:
     return path
 
 
-def talk_time(transcript: schema.Transcript | None) -> dict[str, float]:
-    """Seconds spoken per speaker, most talkative first."""
-    totals: dict[str, float] = {}
-    for seg in transcript.segments if transcript else []:
-        if seg.speaker:
-            totals[seg.speaker] = totals.get(seg.speaker, 0.0) + max(0.0, seg.end - seg.start)
-    return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
-
-
 def segment_at(transcript: schema.Transcript | None, at: float | None) -> int | None:
     """Index of the segment being said at ``at`` seconds (or the next one after it)."""
     if transcript is None or at is None:
@@ -183,7 +174,7 @@ def meeting_detail(db, meeting_id: str) -> dict[str, Any]:
         "minutes": minutes,
         "transcript": transcript,
         "speakers": speakers,
-        "talk_time": talk_time(transcript),
+        "talk_time": transcript.talk_time() if transcript else {},  # as the minutes count it
         "audio_url": f"/meetings/{meeting_id}/audio" if has_audio else None,
         "downloads": downloads,
         "jobs": db.job_stages(meeting_id),
