@@ -11,7 +11,7 @@ Ours: voicebot.minutes.draft, extractive engine. Peer: a keyword spotter, what a
 minute-taker does: a sentence with "decided/agreed/décidé..." is a decision, one with
 "will/can you/need to/je vais/il faut..." an action item owned by its speaker, its due date
 the first date dateparser's search_dates finds in it (RELATIVE_BASE = meeting date).
-A drafted item matches an expected one as voicebot.minutes.score says (span overlap, owner
+A drafted item matches an expected one as bench.minutes_score says (span overlap, owner
 and due date equal for actions, shared words for decisions). Figures only.
 
 Scripted meetings (samples/scripted/, see its README: 12 meetings written by hand, French
@@ -36,12 +36,12 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+from bench.minutes_score import label_from_reference, score
 from voicebot import schema
 from voicebot.config import Settings, load_settings
 from voicebot.invites import read_ics
 from voicebot.minutes import draft
 from voicebot.minutes.people import gather
-from voicebot.minutes.score import label_from_reference, score
 from voicebot.minutes.text import sentences
 from voicebot.textfold import fold_words as fold
 

@@ -30,6 +30,13 @@ def _corpus_dir() -> Path | None:
 CORPUS = _corpus_dir()
 
 
+@pytest.fixture(autouse=True)
+def _away_from_the_checkout(tmp_path_factory, monkeypatch):
+    """Every test runs in a folder of its own: ``Settings()`` (home = the current folder) must not find the
+    checkout's models/ (where `make` installs the language model) or a voicebot.toml lying there."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     """The evaluation corpus (../shared/corpus or $VOICEBOT_CORPUS); tests that need it skip without it."""

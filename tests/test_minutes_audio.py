@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 from minutes_helpers import SAMPLES, sample
 
+from bench.minutes_score import label_from_reference, score
 from voicebot import schema
 from voicebot.config import load_settings
 from voicebot.minutes import draft
-from voicebot.minutes.score import label_from_reference, score
 
 pytestmark = pytest.mark.slow
 

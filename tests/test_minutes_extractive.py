@@ -8,10 +8,10 @@ import re
 
 from minutes_helpers import sample, transcript_of
 
+from bench.minutes_score import score
 from voicebot import schema
 from voicebot.config import Settings
 from voicebot.minutes import draft, render_markdown
-from voicebot.minutes.score import score
 
 
 def _actions(minutes):

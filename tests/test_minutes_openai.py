@@ -13,10 +13,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from minutes_helpers import sample
 
+from bench.minutes_score import score
 from voicebot.config import Settings
 from voicebot.minutes import draft
 from voicebot.minutes.people import gather
-from voicebot.minutes.score import score
 from voicebot.minutes.text import sentences
 
 

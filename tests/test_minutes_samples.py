@@ -9,11 +9,11 @@ from datetime import date
 import pytest
 from minutes_helpers import SAMPLES, sample
 
+from bench.minutes_score import score
 from voicebot import schema
 from voicebot.config import Settings
 from voicebot.minutes import draft, render_markdown, support
 from voicebot.minutes.people import gather
-from voicebot.minutes.score import score
 from voicebot.minutes.text import sentences
 
 
