@@ -243,32 +243,40 @@ def _carries(kind: str, index: int, sentences: list[Sentence]) -> bool:
 
 def _owner_and_due(index: int, sentences: list[Sentence], people: People, base: date,
                    rules: list[schema.ActionItem]) -> tuple[str | None, str | None, float, float]:
-    """Who does the task said at sentence ``index`` and by when, read from the transcript there."""
-    s = sentences[index]
+    """Who does the task said at sentence ``index`` and by when, read from the transcript there.
+
+    A short sentence goes on into the next one of the same voice ("Carol." / "Could you update the test
+    plan by the end of the month?": Whisper often cuts an address off its request)."""
+    first = sentences[index]
+    said = [first]
+    while (len(" ".join(x.text for x in said).split()) < 6 and index + len(said) < len(sentences)
+           and sentences[index + len(said)].speaker == first.speaker
+           and sentences[index + len(said)].start - said[-1].end < 3.0):
+        said.append(sentences[index + len(said)])
+    start, end = first.start, said[-1].end
     for item in rules:  # the rules' reading of this moment, when they found a task there
-        if spans_overlap(item.source_start, item.source_end, s.start, s.end, slack=0.0):
-            return item.owner, item.due, min(item.source_start, s.start), max(item.source_end, s.end)
-    folded = fold_same_length(s.text)
+        if spans_overlap(item.source_start, item.source_end, start, end, slack=0.0):
+            return item.owner, item.due, min(item.source_start, start), max(item.source_end, end)
+    text = " ".join(x.text for x in said)
+    folded = fold_same_length(text)
     owner = None
-    end = s.end
-    speaker = people.canonical(s.speaker) if s.speaker else None
-    named = [people.canonical(n) for n, _, _ in people.mentions(s.text) if not people.same(n, speaker)]
-    reply = sentences[index + 1] if index + 1 < len(sentences) else None
+    speaker = people.canonical(first.speaker) if first.speaker else None
+    named = [people.canonical(n) for n, _, _ in people.mentions(text) if not people.same(n, speaker)]
+    after = index + len(said)
+    reply = sentences[after] if after < len(sentences) else None
     if _REQUEST.search(folded) and named:
         owner = named[0]
     elif _COMMIT.search(folded):
         owner = speaker
-    elif (reply is not None and reply.speaker and reply.speaker != s.speaker and reply.start - s.end < 15
+    elif (reply is not None and reply.speaker and reply.speaker != first.speaker and reply.start - end < 15
           and _ACCEPT.search(fold_same_length(reply.text))):
         owner = people.canonical(reply.speaker)
-        end = reply.end
+        text, end = f"{text} {reply.text}", reply.end
     elif len(named) == 1:
         owner = named[0]
-    found = dates.find_dates(s.text, base)
-    if not found and end > s.end and reply is not None:
-        found = dates.find_dates(reply.text, base)
+    found = dates.find_dates(text, base)
     due = found[0].value.isoformat() if found else None
-    return owner, due, s.start, end
+    return owner, due, start, end
 
 
 def ground(answer: dict, window: list[Sentence], sentences: list[Sentence], people: People, base: date,
