@@ -170,8 +170,9 @@ _NAME = r"([A-ZÀ-Ý][a-zà-ÿ’'-]+(?:\s+[A-ZÀ-Ý][a-zà-ÿ’'-]+)?)"
 _GUEST_INTRO = re.compile(r"(?i:\bI'?m|\bI am|\bmy name is|\bmy name's|\bmoi,? c'est|\bje m'appelle)\s+" + _NAME)
 _GUEST_ANNOUNCE = re.compile(r"^(?i:(?:\W|hello|hi|hey|yes|yeah|oui|allo|allô|bonjour|salut|all|everyone|tout le monde)*)"
                              r"(?i:this is|it's|it is|c'est|ici)\s+" + _NAME)
-_GUEST_CALLED = re.compile(r"(?:(?i:\b(?:thanks|thank you|bye|hi|hello|hey|welcome|merci|bonjour|salut|bienvenue|"
-                           r"au revoir))\s*,?\s+|,\s*)" + r"([A-ZÀ-Ý][a-zà-ÿ’'-]+)\s*[.!?]*\s*$")
+_GUEST_CALLED = re.compile(r"(?i:\b(?:thanks|thank you|bye|hi|hello|hey|welcome|merci|bonjour|salut|bienvenue"
+                           r"|au revoir))\s*,?\s+([A-ZÀ-Ý][a-zà-ÿ’'-]+)(?=\s*[,.!?]|\s*$)"
+                           r"|,\s*([A-ZÀ-Ý][a-zà-ÿ’'-]+)\s*[.!?]*\s*$")
 _STOPWORDS = {fold_same_length(w) for w in STOPWORDS}
 _NOT_NAMES = frozenset("""
 i ok okay sorry so not just here there the a an english french german spanish italian british american irish
@@ -198,7 +199,11 @@ class Reader:
 
     def __init__(self, lexicon: Lexicon, turns: list[Turn]):
         self.lexicon, self.turns = lexicon, turns
-        self.cased = is_cased([s.text for t in turns for s in t.sentences])
+        texts = [s.text for t in turns for s in t.sentences]
+        self.cased = is_cased(texts)
+        # Without punctuation, where a call by name starts and ends is unknown ("thanks sam anything on
+        # hardware" is "Thanks. Sam, anything on hardware?"): only a name that ends a turn counts as a call.
+        self.punctuated = sum(bool(re.search(r"[.!?,]", t)) for t in texts) >= 0.3 * len(texts)
         self.found: list[Evidence] = []
         self.absent: dict[int, Evidence] = {}  # person -> the sentence that said them absent
         self.at = 0  # the turn being read
@@ -254,6 +259,10 @@ class Reader:
         leading = _START_THEN_COMMA.match(left) and right.lstrip().startswith(",")
         trailing = _COMMA_BEFORE_END.search(left) and _JUST_A_NAME_AFTER.match(right) \
             and not _THIRD_PERSON.search(left)
+        if not self.punctuated:
+            ends_turn = not following and _JUST_A_NAME_AFTER.match(right)
+            alone = leading = trailing = False
+            greeting = greeting if ends_turn else None
         if (greeting or alone or leading or trailing) and mention.unique not in self.absent:
             if unique:
                 self.add("named", speaker, mention, NOT_THE_ADDRESSEE, sentence, speaker)
@@ -331,7 +340,7 @@ class Reader:
                     found += [m.group(1) for m in _GUEST_ANNOUNCE.finditer(text)
                               if not _INTRO_NOT.match(fold_same_length(text[m.end():]))]
                 if self.cased:
-                    found += [m.group(1) for m in _GUEST_CALLED.finditer(text)]
+                    found += [m.group(1) or m.group(2) for m in _GUEST_CALLED.finditer(text)]
                 for said in found:
                     words = [w.strip("'-") for w in said.split()]
                     words = [w for w in words[:2] if w and fold_same_length(w) not in _NOT_NAMES
