@@ -210,7 +210,7 @@ def headline(sections: dict) -> list[dict]:
                      "peer": "voiceprints only: nobody named without enrolment",
                      "figure": f"absent P / R {absent['precision']} / {absent['recall']}",
                      "met": names["precision"] is not None and names["precision"] >= 0.95,
-                     "input": f"{len(sections['naming'].get('meetings', []))} scripted meetings (fr, en) and the sample"})
+                     "input": f"{len(sections['naming'].get('meetings', [])) - 1} scripted meetings (fr, en) and the sample"})
     qmsum = _get(sections, "qmsum", "engines", default={})
     if qmsum:
         lead = qmsum.get("lead150", {}).get("mean", {})

@@ -39,7 +39,6 @@ LAST_ONE_LEFT = 1.5  # the count says the voices left are the invitees left (one
 ORGANIZER_OF_TWO = 0.6  # two voices and two invitees left, one the organiser: the voice that opened and talked most
 GUEST_MINIMUM = 2.5  # someone not invited is named only when they say their own name, or are called by it often
 VOICE_WEIGHT = 100.0  # a confident voiceprint match settles it
-MIN_VOICE_SECONDS = 3.0  # a label with less speech (and a single sentence) is not counted as a voice
 _FORBIDDEN = -1e6
 
 
@@ -84,8 +83,9 @@ class Assignment:
                  absent: dict[int, Evidence], fixed: dict[str, tuple[int, float]]):
         self.lexicon, self.evidence, self.absent, self.fixed = lexicon, evidence, absent, fixed
         self.labels, self.seconds, self.count = _talk(transcript)
-        self.voices = [label for label in self.labels
-                       if self.seconds.get(label, 0) >= MIN_VOICE_SECONDS or self.count.get(label, 0) >= 2]
+        # Every label that said something counts as a voice, however little: a passer-by's one sentence is
+        # someone, and a split voice only costs a name that the count can no longer give.
+        self.voices = [label for label in self.labels if self.count.get(label, 0)]
         n, m = len(self.labels), len(lexicon.candidates)
         self.scores = np.zeros((n, m))
         self.why: dict[tuple[int, int], list[tuple[float, str]]] = {}
