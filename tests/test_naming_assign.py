@@ -190,3 +190,26 @@ def test_confirmation_edits(tmp_path):
     saved = schema.Transcript.from_dict(schema.read_json(tmp_path / recordings.TRANSCRIPT))
     assert saved.speakers == ["Carol Jones", "Bob Stone", "Speaker 1", "Speaker 2"]
     assert schema.read_json(tmp_path / recordings.SPEAKERS)["labels"]["S0"]["name"] == "Carol Jones"
+
+
+def test_the_organiser_confirms_at_the_keyboard(tmp_path):
+    """What `voicebot record` runs before the minutes when a terminal is there (voicebot.cli.confirm)."""
+    from types import SimpleNamespace
+
+    from voicebot import recordings
+    from voicebot.cli.confirm import confirm_names
+    from voicebot.diarize import relabel
+
+    labelled = transcript(*MEETING[:5], ("S3", "Sorry, is this room free?"))
+    naming = identify(labelled, TEAM)
+    (tmp_path / recordings.SPEAKERS).write_text(schema.dumps(naming), encoding="utf-8")
+    (tmp_path / recordings.TRANSCRIPT).write_text(schema.dumps(relabel(labelled, naming)), encoding="utf-8")
+    job = SimpleNamespace(directory=tmp_path, meeting=_meeting(), path=lambda name: tmp_path / name)
+    answers = iter(["3=nobody-known, 9=Carol", "3=Carol, ?David", ""])
+    confirm_names(job, ask=lambda prompt: next(answers))
+    saved = schema.read_json(tmp_path / recordings.SPEAKERS)
+    assert saved["labels"]["S2"]["name"] == "Carol Jones" and saved["unknown"] == ["David Okafor"]
+    assert "Carol Jones" in schema.Transcript.from_dict(schema.read_json(tmp_path / recordings.TRANSCRIPT)).speakers
+    untouched = (tmp_path / recordings.SPEAKERS).read_text(encoding="utf-8")
+    confirm_names(job, ask=lambda prompt: "")  # Enter: as proposed, nothing rewritten
+    assert (tmp_path / recordings.SPEAKERS).read_text(encoding="utf-8") == untouched
