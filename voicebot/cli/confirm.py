@@ -30,7 +30,7 @@ def confirm_names(job, ask=input) -> None:
     before = naming
     while True:
         err_console.print("\n[bold]Who spoke, and who was there[/] (nothing is sent before you confirm):")
-        for line in confirm.summary(naming, transcript):
+        for line in confirm.summary(naming, transcript, before):
             err_console.print("  " + escape(line), highlight=False, soft_wrap=True)
         try:
             answer = ask("Enter to confirm, or correct (2=Carol, 2= nobody, -David absent, +David present, "

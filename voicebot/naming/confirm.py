@@ -39,8 +39,10 @@ def rows(naming: schema.Naming) -> list[str]:
     return list(naming.get("labels") or {})
 
 
-def summary(naming: schema.Naming, transcript: schema.Transcript | None = None) -> list[str]:
-    """The table shown to the organiser: one line per speaker, then who was present, absent, unknown."""
+def summary(naming: schema.Naming, transcript: schema.Transcript | None = None,
+            written: schema.Naming | None = None) -> list[str]:
+    """The table shown to the organiser: one line per speaker (with its first words in ``transcript``, whose
+    speakers are shown as ``written`` names them, by default ``naming``), then who was present, absent, unknown."""
     from voicebot.diarize.naming import display_name
 
     first_words: dict[str, str] = {}
@@ -51,7 +53,7 @@ def summary(naming: schema.Naming, transcript: schema.Transcript | None = None) 
     for i, label in enumerate(rows(naming), 1):
         match = (naming.get("labels") or {}).get(label)
         shown = display_name(naming, label) or label
-        said = first_words.get(shown) or first_words.get(label) or ""
+        said = first_words.get(display_name(written or naming, label) or label) or first_words.get(label) or ""
         said = f' — "{said[:60]}{"…" if len(said) > 60 else ""}"' if said else ""
         if match:
             why = f"{match.get('confidence', 1.0):.2f}: {match.get('reason') or ''}".rstrip(": ")
