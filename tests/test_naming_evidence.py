@@ -184,3 +184,18 @@ def test_no_punctuation_only_a_name_ending_a_turn_is_a_call():
     assert not any(kind in ("thanked", "asked") for kind, *_ in about)
     about, _, _ = evidence([("S1", "i sent the contract"), ("S0", "thank you bruno"), ("S2", "ok")], TEAM)
     assert ("thanked", "S1", ("Bruno Petit",)) in about
+
+
+def test_a_list_of_names_is_no_call_and_news_of_someone_is_no_introduction():
+    about, _, _ = evidence([("S0", "Okay."), ("S1", "Alice, Bob and Carol will handle the launch."),
+                            ("S2", "Fine.")], people("Alice Martin", "Bob Stone", "Carol Jones"))
+    assert not about
+    about, _, _ = evidence([("S0", "Le téléphone sonne."), ("S1", "C'est Bruno, il arrive dans cinq minutes."),
+                            ("S2", "D'accord.")], TEAM, "fr")
+    assert not any(kind in ("introduced", "announced") for kind, *_ in about)
+
+
+def test_someone_said_away_who_arrives_after_all_is_not_absent():
+    _, _, absent = evidence([("S0", "David is away today, let's start."), ("S1", "Okay."),
+                             ("S0", "Oh, hi David, you made it after all!"), ("S2", "Yes, the train was early.")], TEAM)
+    assert absent == set()

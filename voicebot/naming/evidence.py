@@ -133,6 +133,7 @@ _AGREE_BEFORE = re.compile(r"(?:\bagree with|\bagreed with|\bd'accord avec|\bcom
                            r"|\bas)\s+$")
 _AGREE_AFTER = re.compile(r"^\s+(?:said|says|just said|is right|a raison|l'a dit|disait)\b")
 _ASSIGN_BEFORE = re.compile(r"\bc'est pour\s+$")
+_LIST_GLUE = re.compile(r"\s*(?:,|,?\s*(?:and|et|or|ou|&))\s*")
 _WHICH = re.compile(r"^\W*(?:which|laquelle|lequel|lesquel\w*|qui|who)\b[^.!]*\?\W*$")
 # A name put at the end of a sentence about someone ("Il est encore en retard, Paul"), not a call.
 _THIRD_PERSON = re.compile(r"\b(?:il|elle|lui|he|she|him|her|his|he's|she's)\b")
@@ -161,8 +162,12 @@ _ABSENT = re.compile(
 # Absence said of another time: "off next week", "malade la semaine dernière" is no absence now.
 _OTHER_TIME = re.compile(r"\b(?:next|last) (?:week|month|monday|tuesday|wednesday|thursday|friday)|\byesterday"
                          r"|\btomorrow|\bprochaine?\b|\bderniere?\b|\bhier\b|\bdemain\b|\ba partir d")
+# Said right after someone's name: they are here after all ("David just joined", "Oh hi David, you made it").
+_ARRIVED_AFTER = re.compile(r"^(?:'s here|\s+is here|\s+est la\b|\s+(?:has |just )+(?:joined|arrived)|\s+est arrivee?"
+                            r"|\s+vient d'arriver|\s+nous (?:a )?rejoint|\s+made it|\W*(?:you|tu) (?:made it|es la|es arrivee?))")
 _PRONOUN_START = re.compile(r"^\W*(?:he|she|they|il|elle|he's|she's|they're)\b")
-_NOT_ABSENT = re.compile(r"\b(?:is here|'s here|est la|here now|vient d'arriver|just joined|has joined|nous rejoint)\b")
+_NOT_ABSENT = re.compile(r"\b(?:is here|'s here|est la|here now|vient d'arriver|just joined|has joined|nous rejoint"
+                         r"|est arrivee?|has arrived|just arrived|made it)\b")
 
 # Someone not invited who says their name ("I'm Peter Harlow", "this is Peter Harlow from Greenleaf" at the start
 # of a turn), or whom others call by a name nobody invited ("Great to have you, Peter", "Bye Peter!").
@@ -207,6 +212,7 @@ class Reader:
         self.found: list[Evidence] = []
         self.absent: dict[int, Evidence] = {}  # person -> the sentence that said them absent
         self.at = 0  # the turn being read
+        self.arrived: set[int] = set()  # people said to have arrived after all
 
     def add(self, kind: str, label: str | None, mention: Mention, weight: float, sentence, by: str | None,
             people: tuple[int, ...] | None = None) -> None:
@@ -226,6 +232,8 @@ class Reader:
                 following = turn.sentences[i + 1:]
                 for mention in self.lexicon.mentions(sentence.text, cased=self.cased):
                     self.one(mention, sentence, i, turn, following, before, answered)
+        for person in self.arrived:
+            self.absent.pop(person, None)
         return self.found
 
     def one(self, mention: Mention, sentence, index: int, turn: Turn, following: list, before: str | None,
@@ -234,13 +242,17 @@ class Reader:
         left, right = folded[:mention.start], folded[mention.end:]
         speaker = turn.speaker
         unique = mention.unique is not None
+        if unique and _ARRIVED_AFTER.match(right):
+            self.arrived.add(mention.unique)  # "Oh, David made it!": whatever was said of him before
+            self.absent.pop(mention.unique, None)
 
         # Introductions: the speaker is that person.
         if _INTRO_STRONG.search(left) and not _INTRO_NOT.match(right):
             self.add("introduced", speaker, mention, INTRODUCED, sentence, speaker)
             return
         if index <= 1 and _INTRO_START.search(left) and not _INTRO_NOT.match(right) \
-                and not (_APPOSITION.match(right) and "this is" in left):
+                and not (_APPOSITION.match(right) and "this is" in left) and not _THIRD_PERSON.search(right):
+            # ("C'est Bruno, il arrive": news of Bruno, not Bruno speaking)
             self.add("announced", speaker, mention, ANNOUNCED, sentence, speaker)
             return
         if index <= 1 and _ONLY_INTERJECTIONS.match(left) and _HERE_AFTER.match(right):
@@ -256,7 +268,8 @@ class Reader:
         # ("Il est toujours sur un autre chantier, Yannick": a name put at the end, not a call).
         greeting = _ADDRESS_BEFORE.search(left)
         alone = _START_THEN_COMMA.match(left) and _JUST_A_NAME_AFTER.match(right)
-        leading = _START_THEN_COMMA.match(left) and right.lstrip().startswith(",")
+        listed = self.listed(mention, sentence.text)  # "Alice, Bob and Carol will...": a list, not a call
+        leading = _START_THEN_COMMA.match(left) and right.lstrip().startswith(",") and not listed
         trailing = _COMMA_BEFORE_END.search(left) and _JUST_A_NAME_AFTER.match(right) \
             and not _THIRD_PERSON.search(left)
         if not self.punctuated:
@@ -301,6 +314,17 @@ class Reader:
             self.add("assigned", answered, mention, ASSIGNED, sentence, speaker)
         if unique:
             self.add("named", speaker, mention, NOT_THE_ONE_MENTIONED, sentence, speaker)
+
+    def listed(self, mention: Mention, text: str) -> bool:
+        """Whether the name is one of a list of people ("Alice, Bob and Carol", "Alice et Bruno")."""
+        folded = fold_same_length(text)
+        for other in self.lexicon.mentions(text, cased=self.cased):
+            if other.people == mention.people:
+                continue
+            between = folded[min(mention.end, other.end):max(mention.start, other.start)]
+            if _LIST_GLUE.fullmatch(between):
+                return True
+        return False
 
     def which_one(self, label: str | None) -> bool:
         """Whether the turn just before, by ``label``, asked "which one?" ("Laquelle ?", "Which Tom?")."""
