@@ -199,3 +199,12 @@ def test_someone_said_away_who_arrives_after_all_is_not_absent():
     _, _, absent = evidence([("S0", "David is away today, let's start."), ("S1", "Okay."),
                              ("S0", "Oh, hi David, you made it after all!"), ("S2", "Yes, the train was early.")], TEAM)
     assert absent == set()
+
+
+def test_introducing_someone_else():
+    about, against, _ = evidence([("S0", "Everyone, this is Bob, our new intern."), ("S1", "Hi all, glad to be here."),
+                                  ("S0", "This is Bob's plan, by the way. We'll meet Carol tomorrow."), ("S2", "Ok.")],
+                                 people("Bob Stone", "Carol Jones"))
+    assert ("presented", "S1", ("Bob Stone",)) in about and ("S0", ("Bob Stone",)) in against
+    assert not any(kind in ("introduced", "announced") for kind, *_ in about)
+    assert not any(names == ("Carol Jones",) for _, _, names in about)  # "meet Carol tomorrow": no one presented

@@ -95,13 +95,13 @@ def turns_of(transcript: schema.Transcript) -> list[Turn]:
 # --- the phrases, on text folded to lower case without accents (voicebot.textfold) -------------
 
 _I = r"(?:\s*,\s*|\s+)"
+_INTERJECTIONS = r"(?:\W|oui|allo|bonjour|bonsoir|hello|hi|hey|yes|yeah|salut|alors|euh|hum|well|so|ok|okay" \
+                 r"|good morning|good afternoon|morning|sorry|desolee?|pardon|coucou|all|everyone|everybody|guys" \
+                 r"|tout le monde|a tous)*"
 # Said just before one's own name: "I'm", "my name is", "moi c'est", "je m'appelle".
 _INTRO_STRONG = re.compile(r"(?:\bi'?m|\bi am|\bmy name is|\bmy name's|\bcall me|\bmoi,? c'est|\bje m'appelle"
                            r"|\bmon nom est|\bmon prenom c'est|\bmon prenom est)\s+$")
 # Weaker, so only at the start of a turn: "this is Bob", "it's Bob", "c'est Bruno", "ici Bruno".
-_INTERJECTIONS = r"(?:\W|oui|allo|bonjour|bonsoir|hello|hi|hey|yes|yeah|salut|alors|euh|hum|well|so|ok|okay" \
-                 r"|good morning|good afternoon|morning|sorry|desolee?|pardon|coucou|all|everyone|everybody|guys" \
-                 r"|tout le monde|a tous)*"
 _INTRO_START = re.compile(r"^" + _INTERJECTIONS +
                           r"(?:this is|it's|it is|c'est|ici|je suis)\s+$")
 _INTRO_NOT = re.compile(r"^(?:'s\b|\s*(?:qui|que|qu'|who|that|which|de|du|des|d'|pour|avec|a|au|aux|and|et|or|ou"
@@ -110,7 +110,8 @@ _INTRO_NOT = re.compile(r"^(?:'s\b|\s*(?:qui|que|qu'|who|that|which|de|du|des|d'
 _HERE_AFTER = re.compile(r"^(?:\s*,)?\s+(?:here\b|speaking\b|a l'appareil\b|from\s+[\w' -]{1,30}?\s+here\b)")
 _ONLY_INTERJECTIONS = re.compile(r"^(?:\W|hi|hello|hey|bonjour|salut|oui|yes|allo|good morning|morning|coucou)*$")
 # Introducing someone else: "this is Bob, our new intern", "voici Inès", "je vous presente Ines", "meet Felix".
-_PRESENTS = re.compile(r"(?:\bvoici|\bje vous presente|\blet me introduce|\bplease welcome|\bmeet|\bthis is)\s+$")
+_PRESENTS = re.compile(r"(?:\bvoici|\bje vous presente|\blet me introduce|\bplease welcome)\s+$"
+                       r"|^" + _INTERJECTIONS + r"(?:this is|meet|please meet)\s+$")
 _APPOSITION = re.compile(r"^\s*,?\s*(?:our|my|the|who|notre|mon|ma|qui|le|la)\b")
 
 _THANKS = r"thanks|thank you|thx|cheers|merci(?: beaucoup)?|sorry|desolee?|pardon|congratulations|congrats" \
@@ -258,7 +259,7 @@ class Reader:
         if index <= 1 and _ONLY_INTERJECTIONS.match(left) and _HERE_AFTER.match(right):
             self.add("announced", speaker, mention, ANNOUNCED, sentence, speaker)
             return
-        if _PRESENTS.search(left):  # introducing someone else, who probably says hello next
+        if _PRESENTS.search(left) and not _INTRO_NOT.match(right):  # introducing someone, who says hello next
             self.add("presented", answered, mention, ASKED_ANSWERED * 0.5, sentence, speaker)
             if unique:
                 self.add("named", speaker, mention, NOT_THE_ADDRESSEE, sentence, speaker)
