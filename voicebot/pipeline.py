@@ -167,24 +167,36 @@ def diarize(job: Job) -> str:
 
 
 def speakers(job: Job) -> str:
-    """Each word to its speaker, each speaker to a name (enrolled voiceprints) -> speakers.json, transcript.json.
+    """Each word to its speaker, each speaker to a name -> speakers.json, transcript.json.
+
+    Names come from the enrolled voiceprints (which win) and from what was said (voicebot.naming:
+    introductions, people addressed by name who answer, people said absent), weighed with the invite
+    list; so does who of the invitees was present, absent or unknown.
 
     Assigning words is idempotent: if the process dies after transcript.json is rewritten but before the
     stage is recorded done, the rerun labels it again and gets the same result."""
     from voicebot import diarize as diarization
     from voicebot.archive import open_archive
+    from voicebot.naming import identify
 
     transcript = schema.Transcript.from_dict(schema.read_json(job.path(recordings.TRANSCRIPT)))
     turns = schema.turns_from_rttm(job.path(recordings.DIARIZATION).read_text(encoding="utf-8"))
-    naming: schema.Naming = {"labels": {}, "present": [], "unnamed": {}}
+    voices = None
     if turns:
         with open_archive(job.settings) as db:
             people = voice_candidates(db.list_people(), job.meeting.invitees)
-        naming = diarization.name_speakers(job.audio, turns, people, threshold=job.settings.diarize.match_threshold)
-        transcript = diarization.relabel(diarization.assign_words(transcript, turns), naming)
+        voices = diarization.name_speakers(job.audio, turns, people, threshold=job.settings.diarize.match_threshold)
+        transcript = diarization.assign_words(transcript, turns)
+    naming = identify(transcript, job.meeting.invitees, voices)
+    transcript = diarization.relabel(transcript, naming)
     atomic_write(job.path(recordings.SPEAKERS), schema.dumps(naming))
     atomic_write(job.path(recordings.TRANSCRIPT), schema.dumps(transcript))
-    return f"{len(naming['present'])} named, {len(naming['unnamed'])} unnamed"
+    by_voice = sum(1 for match in naming["labels"].values() if match and match.get("source") == "voice")
+    summary = f"{len(naming['present'])} named ({by_voice} by voice), {len(naming['unnamed'])} unnamed"
+    for key in ("absent", "unknown"):
+        if naming.get(key):
+            summary += f"; {key}: {', '.join(naming[key])}"
+    return summary
 
 
 def voice_candidates(people: list[dict], invitees: list[schema.Person]) -> list[dict]:
@@ -284,11 +296,13 @@ STAGE_NAMES = tuple(s.name for s in STAGES)
 
 
 def process(settings: Settings, meeting_id: str, *, email: bool | None = None, redo_from: str | None = None,
-            force: bool = True, hook: Hook | None = None) -> Job:
+            force: bool = True, hook: Hook | None = None, confirm: Callable[[Job], None] | None = None) -> Job:
     """Run the stages a meeting still needs; the finished Job. Raises StageFailed where a stage fails.
 
     ``redo_from`` runs that stage (and every one after it) even if done. ``force``: a stage that has
-    used up its attempts gets one more (``resume`` passes False and leaves it alone)."""
+    used up its attempts gets one more (``resume`` passes False and leaves it alone). ``confirm`` is
+    called once the speakers are named, before the minutes are drafted (the meeting still locked):
+    a person may correct speakers.json there (``voicebot record`` asks the organiser)."""
     directory = recordings.meeting_dir(settings.recordings_dir, meeting_id)
     meeting = recordings.load_meeting(directory)
     if meeting.status not in PROCESSABLE:
@@ -305,6 +319,8 @@ def process(settings: Settings, meeting_id: str, *, email: bool | None = None, r
         for stage in STAGES[:first]:
             job.emit(stage.name, "skip", detail="done")
         for stage in STAGES[first:]:
+            if stage.name == "minutes" and confirm is not None:
+                confirm(job)
             run_stage(job, stage, states.get(stage.name, {}), force=force)
     return job
 
@@ -471,7 +487,10 @@ def amend(settings: Settings, meeting_id: str, *, title: str = "", invitation=No
     if meeting.to_dict() == before:
         return None
     recordings.save_meeting(directory, meeting)
-    return "transcribe" if meeting.language != before.get("language") else "minutes"
+    if meeting.language != before.get("language"):
+        return "transcribe"
+    # Who the speakers are, and who was there, is read against the invite list.
+    return "speakers" if meeting.to_dict().get("invitees") != before.get("invitees") else "minutes"
 
 
 # --- bookkeeping --------------------------------------------------------------------------------------

@@ -26,19 +26,37 @@ class SpeakerMatch(TypedDict):
 
     name: str
     email: str | None
-    score: float
+    score: float | None  # the voiceprint cosine; None when named from what was said
+
+
+class SpeakerName(SpeakerMatch, total=False):
+    """A named speaker, with how sure and why (speakers.json since names come from the conversation too)."""
+
+    confidence: float  # 0-1; below voicebot.naming.CONFIDENCE a speaker is not named
+    reason: str  # "addressed as Bruno at 0:31 and answered", "voiceprint match 0.91"
+    source: str  # voice | conversation | confirmed (by a person)
 
 
 class Naming(TypedDict, total=False):
     """speakers.json: the naming stage's result, which the minutes, the mails and renames read.
 
-    ``labels``: diarization label -> the person matched (None: nobody); ``present``: names heard;
-    ``unnamed``: label -> what it is shown as ("Speaker 2"); ``threshold``: the voice match threshold used."""
+    ``labels``: diarization label -> the person named (None: nobody); ``present``: names heard;
+    ``unnamed``: label -> what it is shown as ("Speaker 2"); ``threshold``: the voice match threshold used.
+    Since names also come from what was said (voicebot.naming), also: ``absent`` and ``unknown``
+    (invitees said or known to be away, and those nobody can tell about), ``reasons`` (name -> why
+    present or absent), ``proposed`` (label -> a name below the confidence threshold, for a person to
+    confirm) and ``evidence`` (what was said that counted). Files without ``unknown`` are older: the
+    minutes then take every invitee not present as absent, as they did."""
 
-    labels: dict[str, SpeakerMatch | None]
+    labels: dict[str, SpeakerName | None]
     present: list[str]
+    absent: list[str]
+    unknown: list[str]
     unnamed: dict[str, str]
     threshold: float
+    reasons: dict[str, str]
+    proposed: dict[str, dict[str, Any]]
+    evidence: list[dict[str, Any]]
 
 
 def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
@@ -292,7 +310,8 @@ class Minutes:
     duration: float
     language: str
     present: list[str] = field(default_factory=list)  # names (speakers identified, or invitees matched)
-    absent: list[str] = field(default_factory=list)  # invitees not identified as present
+    absent: list[str] = field(default_factory=list)  # invitees said or known to be away
+    unknown: list[str] = field(default_factory=list)  # invitees nobody can tell were there or not
     talk_time: dict[str, float] = field(default_factory=dict)  # speaker -> seconds
     summary: str = ""
     key_points: list[KeyPoint] = field(default_factory=list)
@@ -306,7 +325,7 @@ class Minutes:
     def to_dict(self) -> dict[str, Any]:
         return {
             "title": self.title, "date": self.date, "duration": round(self.duration, 3),
-            "language": self.language, "present": self.present, "absent": self.absent,
+            "language": self.language, "present": self.present, "absent": self.absent, "unknown": self.unknown,
             "talk_time": {k: round(v, 1) for k, v in self.talk_time.items()},
             "summary": self.summary, "key_points": [k.to_dict() for k in self.key_points],
             "decisions": [d.to_dict() for d in self.decisions],

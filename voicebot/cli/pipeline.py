@@ -51,13 +51,21 @@ class StageView:
             self._bar, self._update = None, None
 
 
-def run_pipeline(meeting_id: str, *, email: bool | None = None, redo_from: str | None = None) -> None:
-    """Run the pipeline on a meeting with progress, then say where the minutes are and who got them."""
+def run_pipeline(meeting_id: str, *, email: bool | None = None, redo_from: str | None = None, confirm=None) -> None:
+    """Run the pipeline on a meeting with progress, then say where the minutes are and who got them.
+
+    ``confirm(job)``: called once the speakers are named, before the minutes (see pipeline.process)."""
     from voicebot import pipeline
 
     view = StageView()
+
+    def pause(job) -> None:
+        view.close()
+        confirm(job)
+
     try:
-        job = pipeline.process(settings(), meeting_id, email=email, redo_from=redo_from, hook=view)
+        job = pipeline.process(settings(), meeting_id, email=email, redo_from=redo_from, hook=view,
+                               confirm=pause if confirm else None)
     finally:
         view.close()
     report(job)
@@ -69,8 +77,13 @@ def report(job) -> None:
 
     path = job.path(recordings.MINUTES_JSON)
     if path.is_file():
-        for line in schema.Minutes.from_dict(schema.read_json(path)).notes:
+        drafted = schema.Minutes.from_dict(schema.read_json(path))
+        for line in drafted.notes:
             err_console.print(f"[yellow]note:[/] {escape(line)}", highlight=False, soft_wrap=True)
+        for label, names in (("present", drafted.present), ("absent", drafted.absent),
+                             ("not known whether present (they get the minutes as attendees)", drafted.unknown)):
+            if names:
+                console.print(f"{label}: {escape(', '.join(names))}", highlight=False, soft_wrap=True)
     console.print(f"minutes: {escape(str(job.path(recordings.MINUTES_MD)))}", highlight=False, soft_wrap=True)
     for problem in job.problems:
         err_console.print(f"[yellow]mail:[/] {escape(problem)}", highlight=False, soft_wrap=True)
@@ -117,7 +130,7 @@ def process(
     """Transcribe, tell who spoke, draft the minutes, archive them and email them; a rerun continues where it stopped.
 
     On a meeting id, --title, --invite, --ics and --language update the meeting and redo what they change
-    (the minutes, or everything for a new language)."""
+    (the minutes; the speakers' names too for a new invite list; everything for a new language)."""
     from voicebot import invites, pipeline, record, recordings
 
     s = settings()

@@ -101,6 +101,8 @@ def record(
     duration: str = typer.Option("", "--duration", help="Stop by itself after this long: 90m, 1h30m, 45s or seconds. Default: until stopped."),
     no_process: bool = typer.Option(False, "--no-process", help="Only record; process later with `voicebot process ID`. Default: once stopped, transcribe, draft and email the minutes."),
     no_email: bool = typer.Option(False, "--no-email", help="Process the recording but send no email."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask the organiser to confirm the speakers' names and "
+                                                         "who was there (never asked without a terminal)."),
 ) -> None:
     """Record a meeting from the microphone, crash-safe (Ctrl-C or `voicebot stop` ends it), then process it."""
     from voicebot import invites
@@ -122,9 +124,11 @@ def record(
     if no_process:
         hand_off(meeting)
         return
+    from voicebot.cli.confirm import can_ask, confirm_names
     from voicebot.cli.pipeline import run_pipeline
 
-    run_pipeline(meeting.id, email=False if no_email else None)
+    run_pipeline(meeting.id, email=False if no_email else None,
+                 confirm=confirm_names if not yes and can_ask() else None)
 
 
 @app.command()

@@ -210,6 +210,7 @@ def rename_in_files(directory: Path, old: str, new: str) -> list[str]:
     """Rename a speaker in a meeting folder's transcript.json and speakers.json; the files changed."""
     from voicebot import recordings
     from voicebot.fsutil import atomic_write
+    from voicebot.invites import same_name
     from voicebot.schema import dumps, read_json
 
     new = " ".join((new or "").split())
@@ -229,11 +230,15 @@ def rename_in_files(directory: Path, old: str, new: str) -> list[str]:
     labels = [label for label in labels_shown_as(naming, old) if label in naming.get("labels", {})]
     if labels:
         for label in labels:
-            naming["labels"][label] = {"name": new, "email": None, "score": None}
+            naming["labels"][label] = {"name": new, "email": None, "score": None, "confidence": 1.0,
+                                       "reason": "renamed by a person", "source": "confirmed"}
             naming.get("unnamed", {}).pop(label, None)
         naming["present"] = list(dict.fromkeys([*naming.get("present", []), new]))
         if old in naming["present"]:
             naming["present"].remove(old)
+        for key in ("absent", "unknown"):  # a voice is theirs now: present, not absent or unknown
+            if key in naming:
+                naming[key] = [name for name in naming[key] if not same_name(name, new)]
         atomic_write(directory / recordings.SPEAKERS, dumps(naming))
         changed.append(recordings.SPEAKERS)
     return changed

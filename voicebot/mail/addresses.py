@@ -4,7 +4,8 @@ Recipients come from the meeting's invite list (``--invite`` / ``--ics``)
 and from the enrolled people the speaker naming identified (speakers.json
 ``labels[...]["email"]``). A recipient whose name is in the minutes' present
 list (or speakers.json ``present``), or who was identified by voice, is an
-attendee; an invitee who was not there is an absentee.
+attendee; an invitee who was not there is an absentee; an invitee whose
+presence is unknown (the minutes' ``unknown`` list) gets the attendee version.
 
 Addresses are checked with email-validator (syntax only, no DNS: this runs
 offline). A bad address is reported and the other recipients still get
@@ -189,16 +190,26 @@ def resolve(meeting: schema.Meeting, minutes: schema.Minutes, speakers: dict | N
             continue
         by_address[key] = Recipient(name=name, address=address, kind=ABSENTEE, sources=[source])
 
+    said_absent = {fold(n) for n in minutes.absent or []}
     if not present and not voice_addresses:
         # Nobody was identified (no diarization, no names): who was there is unknown, and
-        # telling everyone "you missed it" would be wrong. Everyone gets the minutes.
+        # telling everyone "you missed it" would be wrong. Everyone gets the minutes, but
+        # those the meeting itself said were away.
         if by_address:
-            problems.append("nobody was identified as present: every invitee gets the minutes as an attendee")
+            problems.append("nobody was identified as present: every invitee gets the minutes as an attendee"
+                            + (" (but those said to be away)" if said_absent else ""))
         for recipient in by_address.values():
-            recipient.kind = ATTENDEE
+            recipient.kind = ABSENTEE if recipient.key in said_absent else ATTENDEE
+    unsure = []
     for key, recipient in by_address.items():
         if key in voice_addresses or recipient.key in present:
             recipient.kind = ATTENDEE
+        elif recipient.key in {fold(n) for n in minutes.unknown or []}:
+            # Nobody can tell whether they were there: the minutes, rather than "you missed it".
+            recipient.kind = ATTENDEE
+            unsure.append(recipient.name or recipient.address.address)
+    if unsure:
+        problems.append(f"not known whether {', '.join(unsure)} attended: they get the minutes as attendees")
     exact = {r.key for r in by_address.values()}
     for name in sorted(set(present) - exact):
         # A shorter or longer form of a recipient's name. When it fits several, which one was there

@@ -156,6 +156,7 @@ def _context(minutes: schema.Minutes, meeting: schema.Meeting, settings: Setting
         "duration": words.duration(minutes.duration),
         "present": [header_text(n) for n in minutes.present],
         "absent": [header_text(n) for n in minutes.absent],
+        "unknown": [header_text(n) for n in minutes.unknown],
         "summary": clean(minutes.summary or ""),
         "key_points": [{"text": clean(k.text), "at": formats.clock(k.start)} for k in minutes.key_points],
         "decisions": [{"text": clean(d.text), "at": formats.clock(d.source_start),

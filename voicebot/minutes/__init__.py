@@ -81,7 +81,7 @@ def draft(transcript: schema.Transcript, settings: Settings, *, meeting: schema.
     minutes = schema.Minutes(
         title=(title or transcript.title or (meeting.title if meeting else None) or default_title).strip(),
         date=base.isoformat(), duration=float(transcript.duration or 0.0), language=language,
-        present=people.present, absent=people.absent, talk_time=people_mod.talk_time(transcript, people),
+        present=people.present, absent=people.absent, unknown=people.unknown, talk_time=people_mod.talk_time(transcript, people),
         engine="extractive",
     )
     sents = split(transcript, people.name_of)

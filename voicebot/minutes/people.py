@@ -2,7 +2,12 @@
 
 Inputs: the transcript's speaker labels, the speaker-naming result
 (speakers.json: ``{"labels": {label: {"name", "email", "score"} | None},
-"present": [names]}``) and the meeting's invite list.
+"present": [names], "absent": [...], "unknown": [...]}``) and the meeting's invite list.
+
+Who was there is the naming's to say (voicebot.naming: present when a voice is theirs,
+absent when the meeting says so or every voice is someone else's, unknown otherwise).
+An older speakers.json, without ``unknown``, is read as it was written: every invitee
+not identified is absent, unless nobody at all was identified.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ class People:
     emails: dict[str, str] = field(default_factory=dict)  # name -> email
     present: list[str] = field(default_factory=list)
     absent: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # invitees nobody can tell were there or not
     unnamed: list[str] = field(default_factory=list)  # speaker labels nobody could name
     diarized: bool = True
     _pattern: re.Pattern | None = None
@@ -42,7 +48,7 @@ class People:
 
     @property
     def names(self) -> list[str]:
-        return list(dict.fromkeys(self.present + self.absent + list(self.emails)))
+        return list(dict.fromkeys(self.present + self.absent + self.unknown + list(self.emails)))
 
     def email(self, name: str | None) -> str | None:
         return self.emails.get(name) if name else None
@@ -104,10 +110,18 @@ def gather(transcript: schema.Transcript, meeting: schema.Meeting | None, speake
     people.present = list(dict.fromkeys(present))
 
     # An invitee is there when someone present is them ("Alice Martin" invited and "Alice" identified,
-    # or the reverse). Nobody named (no diarization, no voice recognized): nobody can be called absent either.
+    # or the reverse). Nobody named (no diarization, no voice recognized): nobody can be called absent either,
+    # unless the naming heard it said (speakers.json with "unknown": its own present/absent/unknown).
     there = [schema.Person(name, people.emails.get(name)) for name in people.present]
-    if there:
-        people.absent = [p.name for p in invitees if p.name and find_person(p.name, p.email, there) is None]
+    missing = [p for p in invitees if p.name and find_person(p.name, p.email, there) is None]
+    if "unknown" in speakers:
+        said = [schema.Person(name) for name in speakers.get("absent") or []]
+        people.absent = [p.name for p in missing if find_person(p.name, None, said) is not None]
+        people.unknown = [p.name for p in missing if p.name not in people.absent]
+    elif there:
+        people.absent = [p.name for p in missing]
+    else:
+        people.unknown = [p.name for p in missing]
     people.index()
     people.present = [people.canonical(p) or p for p in people.present]
     return people

@@ -16,6 +16,7 @@ from voicebot.i18n import duration, language_of, long_date, short_date  # the we
 LABELS = {
     "en": {
         "colon": ":", "date": "Date", "duration": "Duration", "language": "Language", "present": "Present", "absent": "Absent",
+        "unknown": "Not known whether present",
         "summary": "Summary", "key_points": "Key points", "decisions": "Decisions", "action_items": "Action items",
         "owner": "Owner", "task": "Task", "due": "Due", "said_at": "Said at", "nobody": "(nobody named)",
         "open_questions": "Open questions", "next_meeting": "Next meeting", "talk_time": "Talk time",
@@ -25,6 +26,7 @@ LABELS = {
     },
     "fr": {
         "colon": " :", "date": "Date", "duration": "Durée", "language": "Langue", "present": "Présents", "absent": "Absents",
+        "unknown": "Présence inconnue",
         "summary": "Résumé", "key_points": "Points clés", "decisions": "Décisions", "action_items": "Actions",
         "owner": "Responsable", "task": "Tâche", "due": "Échéance", "said_at": "Moment", "nobody": "(personne de nommé)",
         "open_questions": "Questions ouvertes", "next_meeting": "Prochaine réunion", "talk_time": "Temps de parole",
