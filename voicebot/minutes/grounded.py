@@ -294,39 +294,32 @@ def ground(answer: dict, window: list[Sentence], sentences: list[Sentence], peop
             return None
         return window[number - 1], text
 
-    for item in answer.get("decisions") or []:
-        found = at(item, "decisions")
-        if found is None:
-            continue
-        s, text = found
-        problem = support.check_decision(text, s.start, s.end, sentences)
-        if problem:
-            out.rejected.append(f"decision {text!r}: {problem}")
-        elif not any(spans_overlap(d.source_start, d.source_end, s.start, s.end, 0.0) for d in out.decisions):
-            out.decisions.append(schema.Decision(_sentence_case(text), s.start, s.end, speaker=s.speaker))
-    for item in answer.get("actions") or []:
-        found = at(item, "actions")
-        if found is None:
-            continue
-        s, text = found
+    def decision(s: Sentence, text: str) -> tuple[str | None, schema.Decision]:
+        return (support.check_decision(text, s.start, s.end, sentences),
+                schema.Decision(_sentence_case(text), s.start, s.end, speaker=s.speaker))
+
+    def action(s: Sentence, text: str) -> tuple[str | None, schema.ActionItem]:
         owner, due, start, end = _owner_and_due(position[s.index], sentences, people, base, rules.action_items)
-        problem = support.check_action(owner, text, due, start, end, sentences, people, base)
-        if problem:
-            out.rejected.append(f"action {text!r}: {problem}")
-        elif not any(spans_overlap(a.source_start, a.source_end, s.start, s.end, 0.0) for a in out.action_items):
-            out.action_items.append(schema.ActionItem(owner=owner, task=_sentence_case(text), due=due,
-                                                      source_start=start, source_end=end,
-                                                      owner_email=people.email(owner)))
-    for item in answer.get("questions") or []:
-        found = at(item, "questions")
-        if found is None:
-            continue
-        s, text = found
-        problem = support.check_question(text, s.start, s.end, sentences)
-        if problem:
-            out.rejected.append(f"question {text!r}: {problem}")
-        elif not any(spans_overlap(q.source_start, q.source_end, s.start, s.end, 0.0) for q in out.open_questions):
-            out.open_questions.append(schema.Question(_sentence_case(text), s.start, s.end))
+        return (support.check_action(owner, text, due, start, end, sentences, people, base),
+                schema.ActionItem(owner=owner, task=_sentence_case(text), due=due, source_start=start,
+                                  source_end=end, owner_email=people.email(owner)))
+
+    def question(s: Sentence, text: str) -> tuple[str | None, schema.Question]:
+        return (support.check_question(text, s.start, s.end, sentences),
+                schema.Question(_sentence_case(text), s.start, s.end))
+
+    for kind, make, kept in (("decisions", decision, out.decisions), ("actions", action, out.action_items),
+                             ("questions", question, out.open_questions)):
+        for item in answer.get(kind) or []:
+            found = at(item, kind)
+            if found is None:
+                continue
+            problem, made = make(*found)
+            if problem:
+                out.rejected.append(f"{kind} {found[1]!r}: {problem}")
+            elif not any(spans_overlap(k.source_start, k.source_end, made.source_start, made.source_end, 0.0)
+                         for k in kept):
+                kept.append(made)
 
 
 def _sentence_case(text: str) -> str:
