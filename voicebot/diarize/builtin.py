@@ -181,7 +181,7 @@ def embed_scales(source: AudioSource, mask: np.ndarray, p: Params, encoder, wind
     audio and the speech frames not yet covered by every window length are
     held at a time."""
     step = p.step
-    carried_feats = np.zeros((0, 40), dtype=np.float32)
+    carried_feats = np.zeros((0, encoder.n_features), dtype=np.float32)
     carried_index = np.zeros(0, dtype=np.int64)
     next_start = [0] * len(windows)  # per length: position (in the carried buffer) of its next window
     embeddings: list[list[np.ndarray]] = [[] for _ in windows]
@@ -232,7 +232,7 @@ def embed_scales(source: AudioSource, mask: np.ndarray, p: Params, encoder, wind
         if embeddings[k]:
             out.append((np.concatenate(embeddings[k]), np.asarray(centres[k], dtype=np.int64)))
         else:
-            out.append((np.zeros((0, 256), dtype=np.float32), np.zeros(0, dtype=np.int64)))
+            out.append((np.zeros((0, encoder.dim), dtype=np.float32), np.zeros(0, dtype=np.int64)))
     return out
 
 
@@ -345,17 +345,19 @@ def split_distinct_voices(raw: np.ndarray, labels: np.ndarray, p: Params, limit:
 # --- 4. re-segmentation -------------------------------------------------------
 
 
-def viterbi(scores: np.ndarray, penalty: float) -> np.ndarray:
-    """Best label path through (n, k) scores, paying ``penalty`` per change."""
+def viterbi(scores: np.ndarray, penalty: float | np.ndarray) -> np.ndarray:
+    """Best label path through (n, k) scores, paying ``penalty`` per change (or ``penalty[t]`` for a
+    change between t-1 and t)."""
     n, k = scores.shape
     if k == 1 or n == 0:
         return np.zeros(n, dtype=int)
+    penalties = np.broadcast_to(np.asarray(penalty, dtype=np.float64), (n,))
     back = np.zeros((n, k), dtype=np.int32)
     total = scores[0].copy()
     for t in range(1, n):
         stay = total
         best = int(np.argmax(total))
-        switch = total[best] - penalty
+        switch = total[best] - penalties[t]
         take_switch = switch > stay
         back[t] = np.where(take_switch, best, np.arange(k))
         total = np.where(take_switch, switch, stay) + scores[t]
@@ -366,14 +368,16 @@ def viterbi(scores: np.ndarray, penalty: float) -> np.ndarray:
     return path
 
 
-def resegment(emb: np.ndarray, labels: np.ndarray, p: Params, rounds: int = 2) -> np.ndarray:
-    """Re-assign windows to speaker centroids with Viterbi smoothing (a few EM-like rounds)."""
+def resegment(emb: np.ndarray, labels: np.ndarray, p: Params, rounds: int = 2,
+              penalty: np.ndarray | None = None) -> np.ndarray:
+    """Re-assign windows to speaker centroids with Viterbi smoothing (a few EM-like rounds); the cost of
+    a change is ``p.switch_penalty``, or ``penalty[t]`` between windows t-1 and t."""
     for _ in range(rounds):
         ids = np.unique(labels)
         if len(ids) <= 1:
             return labels
         cents = _normalise(np.stack([emb[labels == i].mean(0) for i in ids]))
-        new = ids[viterbi(emb @ cents.T, p.switch_penalty)]
+        new = ids[viterbi(emb @ cents.T, p.switch_penalty if penalty is None else penalty)]
         if np.array_equal(new, labels):
             break
         labels = new
@@ -408,14 +412,19 @@ def nearest_window(centres: np.ndarray, frames: np.ndarray) -> np.ndarray:
     return np.where(np.abs(centres[left] - frames) <= np.abs(centres[right] - frames), left, right)
 
 
+def speech_frame_labels(speech: np.ndarray, centres: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The label of each speech frame (sorted indices ``speech``): that of the window whose centre is
+    nearest in the speech-only timeline (silence between them does not count)."""
+    centre_pos = np.searchsorted(speech, centres)
+    return labels[nearest_window(centre_pos, np.arange(len(speech)))]
+
+
 def frames_to_turns(mask: np.ndarray, centres: np.ndarray, labels: np.ndarray) -> list[Turn]:
     """Each speech frame takes the label of the nearest window centre (in speech order)."""
     speech = np.flatnonzero(mask)
     if not len(speech) or not len(centres):
         return []
-    # position of every speech frame and every centre in the speech-only timeline
-    centre_pos = np.searchsorted(speech, centres)
-    frame_label = labels[nearest_window(centre_pos, np.arange(len(speech)))]
+    frame_label = speech_frame_labels(speech, centres, labels)
     # order of first appearance -> SPEAKER_00, SPEAKER_01...
     order = {lab: i for i, lab in enumerate(dict.fromkeys(frame_label.tolist()))}
     turns: list[Turn] = []
