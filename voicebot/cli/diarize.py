@@ -102,6 +102,24 @@ def list_voices(
     console.print(table)
 
 
+@voices_app.command("upgrade")
+def upgrade_voices() -> None:
+    """Remake voiceprints enrolled with the previous speaker encoder (Resemblyzer) with the current one
+    (CAM++), from kept clips or the meetings they came from; says who must record a clip again."""
+    from voicebot.diarize.naming import upgrade_voiceprints
+
+    with _open() as db:
+        report = upgrade_voiceprints(db, settings().home, settings().recordings_dir)
+    for name in report["upgraded"]:
+        console.print(f"Upgraded the voiceprint of {name}.")
+    if report["re-record"]:
+        console.print("No clip or meeting left to remake these voiceprints (they still name their owner, less "
+                      "surely): " + ", ".join(report["re-record"]) + ". Enroll them again: voicebot voices enroll "
+                      "NAME CLIP.WAV")
+    if not report["upgraded"] and not report["re-record"]:
+        console.print("Every voiceprint is already up to date.")
+
+
 @voices_app.command("remove")
 def remove_voice(
     name: str = typer.Argument(..., help="The person whose voiceprint to delete (they stay in the archive)."),
