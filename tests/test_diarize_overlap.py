@@ -64,17 +64,21 @@ def test_turns_of_two_people_may_overlap_and_short_pauses_are_filled():
     assert len(overlap.to_turns(active, overlap.Params(min_off=0.0))) == 3
 
 
-def test_clusters_with_alike_means_merge_and_small_ones_fold():
+def test_clustering_folds_small_clusters_and_merges_alike_means():
+    """Two voices (~0.5 cosine apart, like two people) and a few windows of a third: two clusters stay."""
+    from voicebot.diarize.builtin import _fold_small, _normalise
+
     rng = np.random.default_rng(0)
-    a, b = rng.standard_normal(192), rng.standard_normal(192)
-    points = overlap._normalise(np.concatenate([a + 0.8 * rng.standard_normal((20, 192)),
-                                                b + 0.8 * rng.standard_normal((20, 192))]))
-    split_a = np.array([0] * 10 + [1] * 10 + [2] * 20)  # A cut in two
-    merged = overlap.merge_close(points, split_a, 0.75)
-    assert len(set(merged[:20])) == 1 and merged[0] != merged[20]
-    weight = np.ones(40)
-    folded = overlap.fold_small(points, np.array([0] * 19 + [1] + [2] * 20), weight, 3.0)
-    assert set(folded[:20]) == {0} and set(folded[20:]) == {2}
+    a, b, c = (rng.standard_normal(192) for _ in range(3))
+    noisy = [base + 0.8 * rng.standard_normal((n, 192)) for base, n in ((a, 20), (b, 20), (c, 2))]
+    points = _normalise(np.concatenate(noisy))
+    labels = overlap.cluster(points, overlap.Params())
+    assert len(set(labels[:20])) == 1 and len(set(labels[20:40])) == 1 and labels[0] != labels[20]
+    assert set(labels[40:]) <= {labels[0], labels[20]}  # 1.5 s of speech is not a person
+    assert len(set(overlap.cluster(points, overlap.Params(), num_speakers=3)[:40])) >= 2
+    # weights: one window of 5 s outweighs ten of 0.2 s
+    folded = _fold_small(points[:11], np.array([0] + [1] * 10), 3.0, np.array([5.0] + [0.2] * 10))
+    assert set(folded) == {0}
 
 
 def test_a_word_in_overlapped_speech_goes_to_who_covers_most_of_it():
@@ -182,20 +186,14 @@ def test_der_on_corpus_files(corpus, name, bound):
 @pytest.mark.slow
 def test_block_streaming_gives_the_same_turns_as_one_block(corpus):
     """Hours are read in blocks: 7 s blocks (edges inside speech and inside chunks) change nothing."""
+    from tests.test_diarize_builtin import assert_same_turns, blocks_of
     from voicebot.audio import load_audio
-    from voicebot.diarize import stream
 
     path = corpus / "en" / "pyannote-sample.flac"
     whole = overlap.diarize(load_audio(path))
-    original = stream.AudioSource.__init__.__defaults__
-    stream.AudioSource.__init__.__defaults__ = (7.0,)
-    try:
+    with blocks_of(7.0):
         blocked = overlap.diarize(path)
-    finally:
-        stream.AudioSource.__init__.__defaults__ = original
-    assert len(whole) == len(blocked)
-    for a, b in zip(whole, blocked):
-        assert a.speaker == b.speaker and abs(a.start - b.start) <= 0.02 and abs(a.end - b.end) <= 0.02
+    assert_same_turns(whole, blocked, 0.02)
 
 
 @pytest.mark.slow

@@ -254,39 +254,51 @@ def _reduce(emb: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
     return _normalise(points), group
 
 
-def cluster(emb: np.ndarray, p: Params, num_speakers: int | None = None,
-            min_speakers: int | None = None, max_speakers: int | None = None) -> np.ndarray:
-    """Cluster label (0..k-1) of each (centred, normalised) embedding."""
+def ahc(emb: np.ndarray, max_points: int, threshold: float, num_speakers: int | None, min_speakers: int | None,
+        max_speakers: int | None, refine: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+        ) -> np.ndarray:
+    """Agglomerative clustering (average linkage, cosine) of at most ``max_points`` averaged embeddings:
+    the tree cut into ``num_speakers``, or at ``threshold`` and then ``refine(points, group, labels)``
+    (small clusters folded...), the count brought within [min, max] by cutting the tree again.
+    Returns the cluster (0..k-1) of each embedding."""
     from scipy.cluster.hierarchy import fcluster, linkage
 
     n = len(emb)
-    if n == 0:
-        return np.zeros(0, dtype=int)
-    if n == 1 or num_speakers == 1 or max_speakers == 1:
+    if n <= 1 or num_speakers == 1 or max_speakers == 1:
         return np.zeros(n, dtype=int)
-    points, group = _reduce(emb, p.max_points)
+    points, group = _reduce(emb, max_points)
     tree = linkage(points, method="average", metric="cosine")
     if num_speakers:
         labels = fcluster(tree, t=min(num_speakers, len(points)), criterion="maxclust") - 1
     else:
-        labels = fcluster(tree, t=p.threshold, criterion="distance") - 1
-        windows_per_point = len(emb) / len(points)
-        labels = _fold_small(points, labels, p.min_cluster / (p.step * FRAME) / windows_per_point)
-        k = labels.max() + 1
-        low, high = min_speakers or 1, max_speakers or len(points)
+        labels = refine(points, group, fcluster(tree, t=threshold, criterion="distance") - 1)
+        k, low, high = len(np.unique(labels)), min_speakers or 1, max_speakers or len(points)
         if k < low or k > high:
             labels = fcluster(tree, t=min(max(k, low), high, len(points)), criterion="maxclust") - 1
-    labels = np.unique(labels, return_inverse=True)[1]
-    return labels[group]
+    return np.unique(labels, return_inverse=True)[1][group]
 
 
-def _fold_small(points: np.ndarray, labels: np.ndarray, min_size: float) -> np.ndarray:
-    """Clusters with fewer than ``min_size`` points join the nearest larger cluster (by centroid)."""
+def cluster(emb: np.ndarray, p: Params, num_speakers: int | None = None,
+            min_speakers: int | None = None, max_speakers: int | None = None) -> np.ndarray:
+    """Cluster label (0..k-1) of each (centred, normalised) embedding."""
+    def refine(points: np.ndarray, group: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        windows_per_point = len(emb) / len(points)
+        return _fold_small(points, labels, p.min_cluster / (p.step * FRAME) / windows_per_point)
+
+    return ahc(emb, p.max_points, p.threshold, num_speakers, min_speakers, max_speakers, refine)
+
+
+def _fold_small(points: np.ndarray, labels: np.ndarray, min_size: float,
+                weight: np.ndarray | None = None) -> np.ndarray:
+    """Clusters with fewer than ``min_size`` points (or points' ``weight``) join the nearest larger
+    cluster (by centroid), smallest first; when none is large enough, the largest is the anchor."""
     labels = labels.copy()
+    weight = np.ones(len(labels)) if weight is None else weight
     while True:
-        ids, counts = np.unique(labels, return_counts=True)
+        ids = np.unique(labels)
         if len(ids) <= 1:
             return labels
+        counts = np.bincount(labels, weights=weight)[ids]
         small = ids[counts < min_size]
         if not len(small):
             return labels

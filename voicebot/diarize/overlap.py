@@ -343,67 +343,20 @@ def embed_runs(source: AudioSource, run: np.ndarray, encoder, p: Params, progres
 # --- 2. who: embeddings of solo speech, clustering ------------------------------------------
 
 
-def _normalise(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-9)
-
-
-def fold_small(points: np.ndarray, labels: np.ndarray, weight: np.ndarray, min_size: float) -> np.ndarray:
-    """Clusters whose ``weight`` sums below ``min_size`` join the cluster with the nearest centroid among
-    the larger ones, smallest first; when none is large enough, the largest stays."""
-    labels = labels.copy()
-    while True:
-        ids = np.unique(labels)
-        sizes = np.array([weight[labels == i].sum() for i in ids])
-        if len(ids) <= 1 or sizes.min() >= min_size:
-            return labels
-        big = ids[sizes >= min_size] if (sizes >= min_size).any() else ids[[np.argmax(sizes)]]
-        victim = ids[np.argmin(np.where(np.isin(ids, big), np.inf, sizes))]
-        cents = _normalise(np.stack([points[labels == i].mean(0) for i in big]))
-        where = labels == victim
-        labels[where] = big[int(np.argmax(cents @ _normalise(points[where].mean(0))))]
-
-
-def merge_close(points: np.ndarray, labels: np.ndarray, similarity: float) -> np.ndarray:
-    """Merge the two clusters whose mean vectors are most alike while their cosine reaches ``similarity``
-    (a mean over many windows is far steadier than the windows the tree was cut on)."""
-    labels = labels.copy()
-    while True:
-        ids = np.unique(labels)
-        if len(ids) < 2:
-            return labels
-        cents = _normalise(np.stack([points[labels == i].mean(0) for i in ids]))
-        sims = cents @ cents.T
-        np.fill_diagonal(sims, -1.0)
-        a, b = np.unravel_index(int(np.argmax(sims)), sims.shape)
-        if sims[a, b] < similarity:
-            return labels
-        labels[labels == ids[b]] = ids[a]
-
-
 def cluster(emb: np.ndarray, p: Params, num_speakers: int | None = None, min_speakers: int | None = None,
-            max_speakers: int | None = None, weight: np.ndarray | None = None) -> np.ndarray:
+            max_speakers: int | None = None) -> np.ndarray:
     """Cluster (0..k-1) of each window: average-linkage AHC on cosine, cut at ``threshold`` or into the
-    requested number; clusters under ``min_cluster`` seconds of speech join their nearest neighbour."""
-    from scipy.cluster.hierarchy import fcluster, linkage
+    requested number; clusters under ``min_cluster`` seconds of speech join their nearest neighbour, and
+    clusters whose mean vectors are alike (cosine >= ``merge``) are one voice (a mean over many windows
+    is far steadier than the windows the tree was cut on)."""
+    from voicebot.diarize import builtin
 
-    from voicebot.diarize.builtin import _reduce
+    def refine(points: np.ndarray, group: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        seconds = np.bincount(group, weights=np.full(len(group), p.hop))
+        labels = builtin._fold_small(points, labels, p.min_cluster, seconds)
+        return builtin.merge_same_voice(points, labels, builtin.Params(), threshold=p.merge)
 
-    n = len(emb)
-    if n <= 1 or num_speakers == 1 or max_speakers == 1:
-        return np.zeros(n, dtype=int)
-    points, group = _reduce(emb, p.max_points)
-    tree = linkage(points, method="average", metric="cosine")
-    if num_speakers:
-        labels = fcluster(tree, t=min(num_speakers, len(points)), criterion="maxclust") - 1
-    else:
-        labels = fcluster(tree, t=p.threshold, criterion="distance") - 1
-        seconds = np.full(n, p.hop) if weight is None else weight
-        labels = fold_small(points, labels, np.bincount(group, weights=seconds), p.min_cluster)
-        labels = merge_close(points, labels, p.merge)
-        k, low, high = len(np.unique(labels)), min_speakers or 1, max_speakers or len(points)
-        if k < low or k > high:
-            labels = fcluster(tree, t=min(max(k, low), high, len(points)), criterion="maxclust") - 1
-    return np.unique(labels, return_inverse=True)[1][group]
+    return builtin.ahc(emb, p.max_points, p.threshold, num_speakers, min_speakers, max_speakers, refine)
 
 
 # --- 3. reconstruction: who speaks in each frame, two at once included -----------------------
