@@ -4,7 +4,8 @@ For each file: DER "full" (no collar, overlap scored: pyannote's model-card
 convention) with its missed speech, false alarm and confusion, DER
 "forgiving" (pyannote.metrics collar=0.25, overlap not scored, as
 bench/scoring.py counts it), the speaker-count error and the real-time factor
-(processing seconds per second of audio). Totals are pooled over all files
+(processing seconds per second of audio: wall clock, and CPU time of the process, which
+on shared cores says what the engine costs when others run beside it). Totals are pooled over all files
 (pyannote.metrics accumulates the error time); the mean of the per-file DER
 is given too.
 
@@ -246,13 +247,13 @@ def score(items, engines):
     for name, run in engines.items():
         full = DiarizationErrorRate(collar=0.0, skip_overlap=False)
         forgiving = DiarizationErrorRate(collar=0.25, skip_overlap=True)
-        rows, spent, audio_total, count_err = [], 0.0, 0.0, 0
+        rows, spent, cpu, audio_total, count_err = [], 0.0, 0.0, 0.0, 0
         if items:
             run(_head(items[0][1]))  # warm-up: model loading is not part of the real-time factor
         for item, audio, reference in items:
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             hyp = run(audio)
-            took = time.perf_counter() - began
+            took, took_cpu = time.perf_counter() - began, time.process_time() - began_cpu
             ref, hyp_ann = _annotation(reference), _annotation(hyp)
             detail = full(ref, hyp_ann, detailed=True)
             forg = forgiving(ref, hyp_ann)
@@ -260,6 +261,7 @@ def score(items, engines):
             n_ref, n_hyp = len(ref.labels()), len(hyp_ann.labels())
             duration = _seconds(audio)
             spent += took
+            cpu += took_cpu
             audio_total += duration
             count_err += abs(n_ref - n_hyp)
             rows.append({"file": item, "der_full": round(100 * detail["diarization error rate"], 1),
@@ -267,13 +269,15 @@ def score(items, engines):
                          "false_alarm": round(100 * detail["false alarm"] / total, 1),
                          "confusion": round(100 * detail["confusion"] / total, 1),
                          "der_forgiving": round(100 * forg, 1), "speakers_ref": n_ref,
-                         "speakers_found": n_hyp, "rtf": round(took / duration, 3)})
+                         "speakers_found": n_hyp, "rtf": round(took / duration, 3),
+                         "rtf_cpu": round(took_cpu / duration, 3)})
         results[name] = {"files": rows, "der_full": round(100 * abs(full), 1),
                          "der_forgiving": round(100 * abs(forgiving), 1), **_components(full),
                          "der_full_mean": round(float(np.mean([r["der_full"] for r in rows])), 1) if rows else None,
                          **_ami_totals(items, rows, full, forgiving),
                          "speaker_count_error": round(count_err / max(len(rows), 1), 2),
-                         "rtf": round(spent / max(audio_total, 1e-9), 3)}
+                         "rtf": round(spent / max(audio_total, 1e-9), 3),
+                         "rtf_cpu": round(cpu / max(audio_total, 1e-9), 3)}
     return results
 
 
@@ -305,18 +309,19 @@ def _markdown(title: str, results: dict, missing: str | None) -> str:
     from voicebot.diarize import BUILTIN
 
     lines = [f"### {title}", "", f"`builtin` is the `{BUILTIN}` engine.", "",
-             "| engine | file | DER full % | miss | FA | conf. | DER forgiving % | speakers ref/found | RTF |",
+             "| engine | file | DER full % | miss | FA | conf. | DER forgiving % | speakers ref/found | RTF "
+             "(wall / CPU) |",
              "|---|---|---|---|---|---|---|---|---|"]
     for engine, res in results.items():
         for r in res["files"]:
             lines.append(f"| {engine} | {r['file']} | {r['der_full']} | {r['miss']} | {r['false_alarm']} | "
                          f"{r['confusion']} | {r['der_forgiving']} | {r['speakers_ref']}/{r['speakers_found']} | "
-                         f"{r['rtf']} |")
+                         f"{r['rtf']} / {r['rtf_cpu']} |")
         if "der_full_ami" in res:
             lines.append(f"| {engine} | AMI clips | {res['der_full_ami']} | | | | {res['der_forgiving_ami']} | | |")
         lines.append(f"| **{engine}** | **total** | **{res['der_full']}** | {res['miss']} | {res['false_alarm']} | "
                      f"{res['confusion']} | **{res['der_forgiving']}** | "
-                     f"mean abs. error {res['speaker_count_error']} | {res['rtf']} |")
+                     f"mean abs. error {res['speaker_count_error']} | {res['rtf']} / {res['rtf_cpu']} |")
         lines.append(f"| {engine} | mean of files | {res['der_full_mean']} | | | | | | |")
     if missing and missing != "not asked for":
         lines.append("| pyannote | - | not run: weights absent | | | | | | |")
