@@ -102,7 +102,7 @@ class Params:
     min_votes: float = 1.0  # chunks that must place a second speaker in an overlapped frame
     min_off: float = 0.0  # s; shorter pauses inside one speaker's speech are filled
     min_on: float = 0.0  # s; shorter turns are dropped
-    batch: int = 16  # chunks per segmentation batch
+    batch: int = 8  # chunks per segmentation batch (16: +200 MB for 30 % less CPU; 4: +60 MB, 40 % more)
     threads: int = 1  # torch threads (on 2 shared cores one thread is faster than two)
     max_points: int = 3000  # clustering input bound (averaged neighbours beyond)
 
