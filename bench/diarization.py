@@ -1,13 +1,21 @@
 """Diarization benchmark: DER of each engine on every .rttm of the shared corpus.
 
 For each file: DER "full" (no collar, overlap scored: pyannote's model-card
-convention), DER "forgiving" (pyannote.metrics collar=0.25, overlap not
-scored, as bench/scoring.py counts it), the speaker-count error
-and the real-time factor (processing seconds per second of audio). Totals are
-pooled over all files (pyannote.metrics accumulates the error time).
+convention) with its missed speech, false alarm and confusion, DER
+"forgiving" (pyannote.metrics collar=0.25, overlap not scored, as
+bench/scoring.py counts it), the speaker-count error and the real-time factor
+(processing seconds per second of audio: wall clock, and CPU time of the process, which
+on shared cores says what the engine costs when others run beside it). Totals are pooled over all files
+(pyannote.metrics accumulates the error time); the mean of the per-file DER
+is given too.
 
 Engines compared on the same input:
-- ``builtin``: voicebot's default engine;
+- ``builtin``: voicebot's default offline engine (``voicebot.diarize.BUILTIN``
+  names which one it is);
+- ``overlap`` and ``resemblyzer``: the two offline engines (the one that is not
+  ``builtin`` is run under its own name): segmentation-3.0 + CAM++ with
+  overlapped speech, and the previous builtin (silero-vad + Resemblyzer, one
+  speaker at a time);
 - ``naive``: the baseline the issue names (silero-vad speech timestamps,
   Resemblyzer embeddings over 1.5 s windows, agglomerative clustering with a
   fixed cosine threshold), implemented here; at threshold 0.25 it gives the
@@ -22,9 +30,12 @@ solo speech (see ``synthetic_set``): they check the speaker count and DER
 with 3-5 people, which the corpus barely has. Thresholds are chosen on the
 corpus and ``synthetic`` together and checked on ``synthetic-holdout``.
 ``one-speaker`` is each person's solo speech alone: any second speaker found
-there is an over-split.
+there is an over-split. ``long`` is the 1-hour meeting of bench/long.py (read
+from its file in blocks, as the pipeline does); it is opt-in (``--sets``),
+being long on 2 cores.
 
-Run: ``python -m bench.diarization [--quick]`` (quick: two files, no synthetic set).
+Run: ``python -m bench.diarization [--quick] [--engines a,b] [--sets corpus,synthetic,long]``
+(quick: two files, no synthetic set).
 """
 
 from __future__ import annotations
@@ -191,12 +202,17 @@ def one_speaker_set(corpus: Path):
 # --- scoring ---------------------------------------------------------------------------------
 
 
-def _engines(settings):
-    from voicebot.diarize import builtin, pyannote_engine
+def _engines(settings, wanted: set[str] | None = None):
+    from voicebot.diarize import BUILTIN, builtin, overlap, pyannote_engine
     from voicebot.errors import ModelError
 
-    engines = {"builtin": lambda audio: builtin.diarize(audio), "naive": naive,
+    offline = {"overlap": lambda audio: overlap.diarize(audio), "resemblyzer": lambda audio: builtin.diarize(audio)}
+    engines = {"builtin": offline.pop(BUILTIN), **offline, "naive": naive,
                "naive-tuned": lambda audio: naive(audio, threshold=0.3)}
+    if wanted:
+        engines = {name: run for name, run in engines.items() if name in wanted}
+    if wanted and "pyannote" not in wanted:
+        return engines, "not asked for"
     try:
         pipeline = pyannote_engine.load_pipeline(settings)
         engines["pyannote"] = lambda audio: pyannote_engine.diarize(audio, settings)
@@ -207,6 +223,23 @@ def _engines(settings):
     return engines, missing
 
 
+def _seconds(audio) -> float:
+    """Length of an array of 16 kHz samples or of an audio file."""
+    if isinstance(audio, np.ndarray):
+        return len(audio) / 16000
+    import soundfile
+
+    return soundfile.info(str(audio)).duration
+
+
+def _head(audio, seconds: float = 5.0) -> np.ndarray:
+    if isinstance(audio, np.ndarray):
+        return audio[:int(seconds * 16000)]
+    from voicebot.audio import load_audio
+
+    return load_audio(audio)[:int(seconds * 16000)]
+
+
 def score(items, engines):
     from pyannote.metrics.diarization import DiarizationErrorRate
 
@@ -214,19 +247,21 @@ def score(items, engines):
     for name, run in engines.items():
         full = DiarizationErrorRate(collar=0.0, skip_overlap=False)
         forgiving = DiarizationErrorRate(collar=0.25, skip_overlap=True)
-        rows, spent, audio_total, count_err = [], 0.0, 0.0, 0
+        rows, spent, cpu, audio_total, count_err = [], 0.0, 0.0, 0.0, 0
+        if items:
+            run(_head(items[0][1]))  # warm-up: model loading is not part of the real-time factor
         for item, audio, reference in items:
-            run(audio[:16000])  # warm-up: model loading is not part of the real-time factor
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             hyp = run(audio)
-            took = time.perf_counter() - began
+            took, took_cpu = time.perf_counter() - began, time.process_time() - began_cpu
             ref, hyp_ann = _annotation(reference), _annotation(hyp)
             detail = full(ref, hyp_ann, detailed=True)
             forg = forgiving(ref, hyp_ann)
             total = detail["total"] or 1.0
             n_ref, n_hyp = len(ref.labels()), len(hyp_ann.labels())
-            duration = len(audio) / 16000
+            duration = _seconds(audio)
             spent += took
+            cpu += took_cpu
             audio_total += duration
             count_err += abs(n_ref - n_hyp)
             rows.append({"file": item, "der_full": round(100 * detail["diarization error rate"], 1),
@@ -234,13 +269,26 @@ def score(items, engines):
                          "false_alarm": round(100 * detail["false alarm"] / total, 1),
                          "confusion": round(100 * detail["confusion"] / total, 1),
                          "der_forgiving": round(100 * forg, 1), "speakers_ref": n_ref,
-                         "speakers_found": n_hyp, "rtf": round(took / duration, 3)})
+                         "speakers_found": n_hyp, "rtf": round(took / duration, 3),
+                         "rtf_cpu": round(took_cpu / duration, 3)})
         results[name] = {"files": rows, "der_full": round(100 * abs(full), 1),
-                         "der_forgiving": round(100 * abs(forgiving), 1),
+                         "der_forgiving": round(100 * abs(forgiving), 1), **_components(full),
+                         "der_full_mean": round(float(np.mean([r["der_full"] for r in rows])), 1) if rows else None,
                          **_ami_totals(items, rows, full, forgiving),
                          "speaker_count_error": round(count_err / max(len(rows), 1), 2),
-                         "rtf": round(spent / max(audio_total, 1e-9), 3)}
+                         "rtf": round(spent / max(audio_total, 1e-9), 3),
+                         "rtf_cpu": round(cpu / max(audio_total, 1e-9), 3)}
     return results
+
+
+def _components(metric) -> dict:
+    """Missed speech, false alarm and confusion pooled over the files, in % of the reference speech."""
+    keys = ("missed detection", "false alarm", "confusion", "total")
+    sums = {k: sum(detail[k] for _, detail in metric.results_) for k in keys}
+    total = max(sums["total"], 1e-9)
+    return {"miss": round(100 * sums["missed detection"] / total, 1),
+            "false_alarm": round(100 * sums["false alarm"] / total, 1),
+            "confusion": round(100 * sums["confusion"] / total, 1)}
 
 
 def _ami_totals(items, rows, full, forgiving) -> dict:
@@ -258,53 +306,78 @@ def _ami_totals(items, rows, full, forgiving) -> dict:
 
 
 def _markdown(title: str, results: dict, missing: str | None) -> str:
-    lines = [f"### {title}", "",
-             "| engine | file | DER full % | miss | FA | conf. | DER forgiving % | speakers ref/found | RTF |",
+    from voicebot.diarize import BUILTIN
+
+    lines = [f"### {title}", "", f"`builtin` is the `{BUILTIN}` engine.", "",
+             "| engine | file | DER full % | miss | FA | conf. | DER forgiving % | speakers ref/found | RTF "
+             "(wall / CPU) |",
              "|---|---|---|---|---|---|---|---|---|"]
     for engine, res in results.items():
         for r in res["files"]:
             lines.append(f"| {engine} | {r['file']} | {r['der_full']} | {r['miss']} | {r['false_alarm']} | "
                          f"{r['confusion']} | {r['der_forgiving']} | {r['speakers_ref']}/{r['speakers_found']} | "
-                         f"{r['rtf']} |")
+                         f"{r['rtf']} / {r['rtf_cpu']} |")
         if "der_full_ami" in res:
             lines.append(f"| {engine} | AMI clips | {res['der_full_ami']} | | | | {res['der_forgiving_ami']} | | |")
-        lines.append(f"| **{engine}** | **total** | **{res['der_full']}** | | | | **{res['der_forgiving']}** | "
-                     f"mean abs. error {res['speaker_count_error']} | {res['rtf']} |")
-    if missing:
+        lines.append(f"| **{engine}** | **total** | **{res['der_full']}** | {res['miss']} | {res['false_alarm']} | "
+                     f"{res['confusion']} | **{res['der_forgiving']}** | "
+                     f"mean abs. error {res['speaker_count_error']} | {res['rtf']} / {res['rtf_cpu']} |")
+        lines.append(f"| {engine} | mean of files | {res['der_full_mean']} | | | | | | |")
+    if missing and missing != "not asked for":
         lines.append("| pyannote | - | not run: weights absent | | | | | | |")
     return "\n".join(lines)
 
 
-def run(quick: bool, out_dir: Path) -> dict:
+SETS = ("corpus", "synthetic", "synthetic-holdout", "one-speaker")  # the default; "long" is opt-in
+TITLES = {"corpus": "Corpus (every .rttm)", "synthetic": "Synthetic conversations of real solo corpus speech",
+          "synthetic-holdout": "Synthetic conversations, held-out seed",
+          "one-speaker": "One person alone (solo corpus speech)",
+          "long": "1-hour meeting of corpus recordings (bench/long.py)"}
+
+
+def _items(name: str, corpus: Path, quick: bool, long_seconds: float):
+    from voicebot.audio import load_audio
+    from voicebot.schema import turns_from_rttm
+
+    if name == "corpus":
+        return [(f"{rttm.parent.name}/{rttm.stem}", load_audio(rttm.with_suffix(".flac")),
+                 turns_from_rttm(rttm.read_text(encoding="utf-8")))
+                for rttm in sorted(corpus.glob("*/*.rttm")) if not quick or rttm.stem in QUICK_FILES]
+    if name == "synthetic":
+        return synthetic_set(corpus)
+    if name == "synthetic-holdout":
+        return synthetic_set(corpus, seed=1234)
+    if name == "one-speaker":
+        return one_speaker_set(corpus)
+    if name == "long":
+        from bench.long import build
+
+        built = build(long_seconds)
+        return [(f"long/{built.name}", built.audio, turns_from_rttm(built.rttm.read_text(encoding="utf-8")))]
+    raise SystemExit(f"unknown set {name!r}; choose among {', '.join(TITLES)}")
+
+
+def run(quick: bool, out_dir: Path, engines: set[str] | None = None, sets: tuple[str, ...] | None = None,
+        long_seconds: float = 3600.0) -> dict:
     warnings.filterwarnings("ignore")
     import torch
 
-    from voicebot.audio import load_audio
     from voicebot.config import load_settings
-    from voicebot.schema import turns_from_rttm
 
     torch.set_num_threads(2)
     corpus = corpus_dir()
     settings = load_settings()
-    engines, missing = _engines(settings)
-    items = []
-    for rttm in sorted(corpus.glob("*/*.rttm")):
-        if quick and rttm.stem not in QUICK_FILES:
-            continue
-        items.append((f"{rttm.parent.name}/{rttm.stem}", load_audio(rttm.with_suffix(".flac")),
-                      turns_from_rttm(rttm.read_text(encoding="utf-8"))))
-    report = {"corpus": score(items, engines), "pyannote": "run" if not missing else "not run: weights absent",
+    chosen, missing = _engines(settings, engines)
+    sets = sets or (("corpus",) if quick else SETS)
+    report = {"pyannote": "run" if not missing else "not run: " + (missing if missing == "not asked for"
+                                                                    else "weights absent"),
               "pyannote_detail": missing,
               "conventions": {"full": "collar 0, overlap scored",
                               "forgiving": "pyannote.metrics collar=0.25, overlap skipped"}}
-    markdown = [_markdown("Corpus (every .rttm)", report["corpus"], missing)]
-    if not quick:
-        report["synthetic"] = score(synthetic_set(corpus), engines)
-        markdown.append(_markdown("Synthetic conversations of real solo corpus speech", report["synthetic"], None))
-        report["synthetic-holdout"] = score(synthetic_set(corpus, seed=1234), engines)
-        markdown.append(_markdown("Synthetic conversations, held-out seed", report["synthetic-holdout"], None))
-        report["one-speaker"] = score(one_speaker_set(corpus), engines)
-        markdown.append(_markdown("One person alone (solo corpus speech)", report["one-speaker"], None))
+    markdown = []
+    for name in sets:
+        report[name] = score(_items(name, corpus, quick, long_seconds), chosen)
+        markdown.append(_markdown(TITLES[name], report[name], missing if name == "corpus" else None))
     report["markdown"] = "\n\n".join(markdown)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -317,8 +390,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="two corpus files, no synthetic set (CI)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="where to write the figures")
+    parser.add_argument("--engines", help="comma-separated engines to run (default: all)")
+    parser.add_argument("--sets", help=f"comma-separated sets among {', '.join(TITLES)} (default: "
+                                       f"{', '.join(SETS)}; --quick: corpus)")
+    parser.add_argument("--long-seconds", type=float, default=3600.0, help="length of the long meeting")
     args = parser.parse_args(argv)
-    report = run(args.quick, args.out)
+    report = run(args.quick, args.out, set(args.engines.split(",")) if args.engines else None,
+                 tuple(args.sets.split(",")) if args.sets else None, args.long_seconds)
     sys.stdout.write(report["markdown"] + "\n")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -144,15 +146,28 @@ def test_block_streaming_gives_the_same_turns_as_one_block(corpus):
     speech) must not change the result."""
     audio = load_audio(corpus / "en" / "pyannote-sample.flac")
     whole = builtin.diarize(audio)
-    original = builtin.AudioSource.__init__.__defaults__
-    builtin.AudioSource.__init__.__defaults__ = (7.0,)
-    try:
+    with blocks_of(7.0):
         blocked = builtin.diarize(corpus / "en" / "pyannote-sample.flac")
+    assert_same_turns(whole, blocked, 0.05)
+
+
+@contextlib.contextmanager
+def blocks_of(seconds: float):
+    """Audio files are read in blocks of ``seconds`` while inside (AudioSource's default)."""
+    from voicebot.diarize import stream
+
+    original = stream.AudioSource.__init__.__defaults__
+    stream.AudioSource.__init__.__defaults__ = (seconds,)
+    try:
+        yield
     finally:
-        builtin.AudioSource.__init__.__defaults__ = original
-    assert len(whole) == len(blocked)
-    for a, b in zip(whole, blocked):
-        assert a.speaker == b.speaker and abs(a.start - b.start) <= 0.05 and abs(a.end - b.end) <= 0.05
+        stream.AudioSource.__init__.__defaults__ = original
+
+
+def assert_same_turns(expected: list[Turn], got: list[Turn], tolerance: float) -> None:
+    assert len(expected) == len(got)
+    for a, b in zip(expected, got):
+        assert a.speaker == b.speaker and abs(a.start - b.start) <= tolerance and abs(a.end - b.end) <= tolerance
 
 
 @pytest.mark.slow

@@ -109,6 +109,8 @@ def test_cli_enroll_list_remove_and_rename_speaker(corpus, home, tmp_path):
     assert (home / "voices" / "diane.wav").is_file()
     listed = json.loads(run_cli("voices", "list", "--json").stdout)
     assert listed[0]["name"] == "Diane" and listed[0]["voiceprint"] is True
+    upgraded = run_cli("voices", "upgrade")
+    assert upgraded.returncode == 0 and "already up to date" in upgraded.stdout
 
     short = tmp_path / "short.wav"
     soundfile.write(short, second[: SR], SR)
@@ -156,3 +158,40 @@ def test_cli_enroll_list_remove_and_rename_speaker(corpus, home, tmp_path):
     assert json.loads(run_cli("voices", "list", "--json").stdout)[0]["voiceprint"] is False
     missing = run_cli("meetings", "rename-speaker", "20261124-100000-nothing-0000", "A", "B")
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
+def test_voiceprints_of_the_previous_encoder_still_name_their_owner(corpus, people):
+    """Diane was enrolled with Resemblyzer (256 floats), Marc with CAM++ (192): both kinds are compared
+    with the speaker's voice of their own encoder, under their own threshold."""
+    from voicebot.diarize.naming import THRESHOLDS, encoder_of
+
+    a1, t1, meeting, turns = halves(corpus, "en/pyannote-sample")
+    old = voiceprint(solo_clip(a1, t1, "speaker90"), encoder="resemblyzer")
+    assert encoder_of(old) == "resemblyzer" and encoder_of(people[1]["voiceprint"]) == "campplus"
+    diane = {"name": "Diane", "email": None, "voiceprint": old}
+    result = name_speakers(meeting, turns, [diane, people[1]])
+    assert result["labels"]["speaker90"]["name"] == "Diane"
+    assert result["labels"]["speaker90"]["score"] >= THRESHOLDS["resemblyzer"]
+    assert result["present"] == ["Diane"] and result["threshold"] == MATCH_THRESHOLD
+
+
+def test_upgrade_remakes_old_voiceprints_from_kept_clips_and_lists_the_others(corpus, home, tmp_path):
+    from voicebot.archive import open_archive
+    from voicebot.config import load_settings
+    from voicebot.diarize.naming import encoder_of, upgrade_voiceprints
+
+    a1, t1, _, _ = halves(corpus, "en/pyannote-sample")
+    clip = solo_clip(a1, t1, "speaker90")
+    (home / "voices").mkdir()
+    soundfile.write(home / "voices" / "diane.wav", clip, SR)  # what `voices enroll --keep-audio` keeps
+    settings = load_settings()
+    with open_archive(settings) as db:
+        db.upsert_person("Diane", voiceprint=voiceprint(clip, encoder="resemblyzer"), source="enrolled from d.wav")
+        db.upsert_person("Bob", voiceprint=np.ones(256, dtype=np.float32) / 16, source="enrolled from b.wav")
+        db.upsert_person("Carla", voiceprint=voiceprint(clip), source="enrolled from c.wav")
+        report = upgrade_voiceprints(db, home, settings.recordings_dir)
+        assert report == {"upgraded": ["Diane"], "re-record": ["Bob"], "current": ["Carla"]}
+        assert encoder_of(db.get_person("Diane")["voiceprint"]) == "campplus"
+        assert db.get_person("Diane")["source"] == "enrolled from d.wav"
+        assert encoder_of(db.get_person("Bob")["voiceprint"]) == "resemblyzer"  # kept until re-recorded
+        assert upgrade_voiceprints(db, home, settings.recordings_dir)["upgraded"] == []

