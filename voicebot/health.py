@@ -29,19 +29,28 @@ OK, WARN, FAIL = "ok", "warn", "fail"
 # --- status ----------------------------------------------------------------------------------------
 
 
-def status(settings: Settings, now: datetime | None = None, *, incidents: int = 5) -> dict:
-    """Meetings recorded and processed (today, this week), jobs, outbox, disk, last incidents, live recordings."""
+def status(settings: Settings, now: datetime | None = None, *, incidents: int = 5, viewer=None) -> dict:
+    """Meetings recorded and processed (today, this week), jobs, outbox, disk, last incidents, live recordings.
+
+    ``viewer`` (voicebot.archive.access.Viewer): a member's figures are about the meetings they may
+    see only, without incidents, disk or the home folder (the server's business, for admins)."""
     from voicebot.archive import open_archive
     from voicebot.archive.erase import tree_size
     from voicebot.record import live_recordings
 
+    member = viewer is not None and not viewer.admin
     with open_archive(settings) as db:
-        stats = db.stats(now)
-        last = db.incidents(incidents)
-        unfinished = {meeting_id: _stuck_stage(db.job_stages(meeting_id)) for meeting_id in db.unfinished_jobs()}
+        stats = db.stats(now, viewer=viewer)
+        last = [] if member else db.incidents(incidents)
+        unfinished = {meeting_id: _stuck_stage(db.job_stages(meeting_id)) for meeting_id in db.unfinished_jobs()
+                      if not member or db.may_see(viewer, meeting_id)}
+        live = [m.id for m in live_recordings(settings) if not member or db.may_see(viewer, m.id)]
+    if member:
+        return {**stats, "unfinished": unfinished, "incidents": last, "recording_now": live,
+                "recordings_bytes": None, "models_bytes": None, "outbox_maildir_bytes": None, "free_bytes": None,
+                "home": None}
     disk = shutil.disk_usage(_existing(settings.home))
-    return {**stats, "unfinished": unfinished, "incidents": last,
-            "recording_now": [m.id for m in live_recordings(settings)],
+    return {**stats, "unfinished": unfinished, "incidents": last, "recording_now": live,
             "recordings_bytes": tree_size(settings.recordings_dir)[1], "models_bytes": tree_size(settings.models_dir)[1],
             "outbox_maildir_bytes": tree_size(settings.maildir)[1], "free_bytes": disk.free, "home": str(settings.home)}
 
@@ -244,3 +253,4 @@ def check_disk(settings: Settings) -> Check:
         return Check("free disk", FAIL, text, f"free some space (at least {settings.record.low_disk_mb} MB), or "
                                              "`voicebot purge --older-than 90d`")
     return Check("free disk", OK, text)
+
