@@ -305,6 +305,41 @@ def people_forget(
     _print_report(report)
 
 
+@people_app.command("history")
+def people_history(
+    name: str = typer.Argument(None, help="Only this person's voiceprint changes."),
+    as_json: bool = typer.Option(False, "--json", help="Print the changes as JSON."),
+) -> None:
+    """Every change of a voiceprint, newest first: who made it, from where, and whether it was undone."""
+    with _open() as db:
+        rows = db.voiceprint_history(name)
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        err_console.print("No voiceprint change is logged.")
+        return
+    table = Table("change", "person", "by", "what", "when", "undone")
+    for row in rows:
+        what = ("enrolled" if not row["had_old"] else "replaced") if row["has_new"] else "removed"
+        table.add_row(str(row["id"]), escape(row["name"]), escape(row["changed_by"]),
+                      escape(f"{what}: {row['reason']}" if row["reason"] else what), _when(row["created_at"]),
+                      _when(row["undone_at"]))
+    console.print(table)
+
+
+@people_app.command("undo")
+def people_undo(
+    change: int = typer.Argument(..., min=1, help="The change to undo (`voicebot people history` numbers them)."),
+) -> None:
+    """Undo a voiceprint change: the voiceprint it replaced comes back (or none, if there was none)."""
+    with _open() as db:
+        done = db.undo_voiceprint(change, changed_by="cli")
+    console.print(f"Undid change {done['id']}: {escape(done['name'])} has "
+                  + ("their previous voiceprint again." if done["restored"] else "no voiceprint now."),
+                  highlight=False)
+
+
 @app.command()
 def purge(
     older_than: str = typer.Option(None, "--older-than", help="Age of the meetings to purge: 90d, 12w, 6mo, 1y. Default: the setting retention.older_than."),
