@@ -91,7 +91,7 @@ def doctor(settings: Settings) -> list[Check]:
     """Every check, in the order the pipeline needs them."""
     checks: list[Callable[[Settings], Check]] = [check_whisper, check_diarization, check_minutes_engine,
                                                  check_audio_input, check_mail, check_admin, check_database,
-                                                 check_disk]
+                                                 check_disk, check_privacy]
     results = []
     for check in checks:
         try:
@@ -254,3 +254,50 @@ def check_disk(settings: Settings) -> Check:
                                              "`voicebot purge --older-than 90d`")
     return Check("free disk", OK, text)
 
+
+PRIVATE_NAMES = ("voicebot.db", "voicebot.db-wal", "voicebot.db-shm", "web-secret", "voicebot.toml", "recordings",
+                 "outbox", "voices")  # what holds recordings, transcripts, mail, voiceprints, secrets
+PRIVACY_WALK_LIMIT = 50_000  # entries looked at under the home folder, at most
+
+
+def open_to_others(settings: Settings) -> tuple[list[Path], bool]:
+    """Voicebot's files and folders that other users of the machine may read or enter (any group or
+    other permission bit); and whether the walk stopped at PRIVACY_WALK_LIMIT entries."""
+    home = Path(settings.home)
+    found: list[Path] = []
+    seen = 0
+
+    def look(path: Path) -> None:
+        try:
+            if path.lstat().st_mode & 0o077 and not path.is_symlink():
+                found.append(path)
+        except OSError:
+            pass
+
+    if home.is_dir():
+        look(home)
+    for name in PRIVATE_NAMES:
+        top = home / name
+        if not top.exists():
+            continue
+        look(top)
+        for folder, dirs, files in os.walk(top):
+            for entry in (*dirs, *files):
+                seen += 1
+                if seen > PRIVACY_WALK_LIMIT:
+                    return found, True
+                look(Path(folder) / entry)
+    return found, False
+
+
+def check_privacy(settings: Settings) -> Check:
+    found, cut = open_to_others(settings)
+    if not found:
+        return Check("private files", OK, f"{settings.home} and voicebot's files in it are readable by "
+                                          f"{'their owner only' if not cut else 'their owner only (as far as checked)'}")
+    shown = ", ".join(str(p) for p in found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+    inside = " ".join(str(settings.home / n) for n in PRIVATE_NAMES if (settings.home / n).exists())
+    return Check("private files", FAIL, f"other users of this machine may read recordings, transcripts, mail or "
+                                        f"secrets: {shown}",
+                 f"chmod go-rwx {settings.home}" + (f" && chmod -R go-rwx {inside}" if inside else "")
+                 + "  (voicebot writes new files 0600 and folders 0700)")
