@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# The web tests' fixtures (web_template, web_home) live with their helpers.
-pytest_plugins = ["web_helpers"]
+# The web tests' fixtures (web_template, web_home) live with their helpers, the security tests' (team, server) too.
+pytest_plugins = ["web_helpers", "security_helpers"]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 

@@ -71,4 +71,7 @@ def parse_age(text: str) -> timedelta:
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(h|d|w|mo|m|y)?\s*", (text or "").lower())
     if not match:
         raise UserError(f"{text!r} is not an age like 90d, 12w, 6mo or 1y")
-    return timedelta(days=float(match.group(1)) * _AGE_UNITS[match.group(2) or "d"])
+    days = float(match.group(1)) * _AGE_UNITS[match.group(2) or "d"]
+    if days > 100 * 365:
+        raise UserError(f"{text!r} is older than any recording: give an age of at most 100 years")
+    return timedelta(days=days)

@@ -92,7 +92,7 @@ def search(
 def meetings_list(
     since: str = typer.Option(None, "--since", help="Only meetings on or after this date (2026-11-01)."),
     until: str = typer.Option(None, "--until", help="Only meetings on or before this date."),
-    limit: int = typer.Option(None, "--limit", "-n", min=1, help="At most this many meetings, newest first."),
+    limit: int = typer.Option(None, "--limit", "-n", min=1, max=1_000_000, help="At most this many meetings, newest first."),
     as_json: bool = typer.Option(False, "--json", help="Print the meetings as JSON."),
 ) -> None:
     """List archived meetings, newest first."""
@@ -122,7 +122,7 @@ def meetings_list(
 def meetings_show(
     meeting: str = typer.Argument(..., help="Meeting id (or the beginning of it)."),
     at: str = typer.Option(None, "--at", help="Show the transcript around this time of the recording (12:34 or 1:02:03)."),
-    context: float = typer.Option(30.0, "--context", min=0, help="With --at: seconds of transcript shown before and after."),
+    context: float = typer.Option(30.0, "--context", min=0, max=86400, help="With --at: seconds of transcript shown before and after."),
 ) -> None:
     """Show a meeting: its card, its minutes' summary, and its transcript (or the part around --at)."""
     from voicebot import formats
@@ -330,7 +330,7 @@ def people_history(
 
 @people_app.command("undo")
 def people_undo(
-    change: int = typer.Argument(..., min=1, help="The change to undo (`voicebot people history` numbers them)."),
+    change: int = typer.Argument(..., min=1, max=2**62, help="The change to undo (`voicebot people history` numbers them)."),
 ) -> None:
     """Undo a voiceprint change: the voiceprint it replaced comes back (or none, if there was none)."""
     with _open() as db:
