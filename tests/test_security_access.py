@@ -120,14 +120,15 @@ def test_incidents_outbox_and_server_paths_are_for_admins(server, team):
     home, env = team
     with open_archive(settings_of(home, **env)) as db:
         db.add_incident(EN_ID, "send", "SMTP 550 mailbox unavailable", f"see {home}/recordings/{EN_ID}/pipeline.jsonl")
-        db.set_stage(EN_ID, "send", "failed", error="SMTP 550")
+        db.set_stage(EN_ID, "send", "failed", error=f"SMTP 550 (copy kept in {home}/outbox)")
     with logged_in(server, "alice") as alice:  # she may see the meeting, not the server's business
         status = alice.get("/api/status").json()
         assert status["incidents"] == [] and status["failed_messages"] == []
         assert status["stats"]["incidents_this_week"] == 0 and status["stats"]["free_bytes"] is None
         assert str(home) not in alice.get("/api/status").text and str(home) not in alice.get("/").text
         assert "Recent incidents" not in alice.get("/").text
-        assert [j["meeting_id"] for j in status["jobs"]] == [EN_ID]  # her meeting's job, yes
+        assert [j["meeting_id"] for j in status["jobs"]] == [EN_ID]  # her meeting's job, yes, not its error
+        assert "an admin can see why" in status["jobs"][0]["error"]
         assert str(home) not in alice.get(f"/api/meetings/{EN_ID}").text
         assert alice.get("/admin/users").status_code == 403
         assert alice.post("/admin/users", data={"name": "eve", "password": "long password 1", "role": "admin"}

@@ -44,6 +44,10 @@ def status(settings: Settings, now: datetime | None = None, *, incidents: int = 
         last = [] if member else db.incidents(incidents)
         unfinished = {meeting_id: _stuck_stage(db.job_stages(meeting_id)) for meeting_id in db.unfinished_jobs()
                       if not member or db.may_see(viewer, meeting_id)}
+        if member:
+            from voicebot.archive.access import hide_error
+
+            unfinished = {meeting_id: hide_error(stuck, viewer) for meeting_id, stuck in unfinished.items()}
         live = [m.id for m in live_recordings(settings) if not member or db.may_see(viewer, m.id)]
     if member:
         return {**stats, "unfinished": unfinished, "incidents": last, "recording_now": live,

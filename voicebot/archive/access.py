@@ -124,6 +124,13 @@ class Access(ArchivePart):
                                          [(row["id"], kind, ref) for kind, ref in sorted(refs)])
 
 
+def hide_error(row: dict[str, Any], viewer: Viewer) -> dict[str, Any]:
+    """A job's row as ``viewer`` may see it: the error text (which may name the server's files) for admins."""
+    if viewer.admin or not row.get("error"):
+        return row
+    return {**row, "error": "failed; an admin can see why (voicebot status)"}
+
+
 class MeetingView:
     """The archive as one web user may see it; the only archive a web route gets.
 
@@ -167,7 +174,9 @@ class MeetingView:
         return self._db.get_minutes(meeting_id, version) if self.may_see(meeting_id) else None
 
     def job_stages(self, meeting_id: str) -> dict[str, dict[str, Any]]:
-        return self._db.job_stages(meeting_id) if self.may_see(meeting_id) else {}
+        if not self.may_see(meeting_id):
+            return {}
+        return {stage: hide_error(row, self.viewer) for stage, row in self._db.job_stages(meeting_id).items()}
 
     def meeting_shares(self, meeting_id: str) -> list[dict[str, Any]]:
         return self._db.meeting_shares(meeting_id) if self.may_see(meeting_id) else []

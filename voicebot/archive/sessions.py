@@ -80,8 +80,7 @@ class Sessions(ArchivePart):
         token_id = (token_id or "").strip().lower()
         if len(token_id) < 6 or not all(c in "0123456789abcdef" for c in token_id):
             raise UserError(f"{token_id!r} is not a token id; `voicebot users tokens` lists them")
-        sql, params = "SELECT id, user_name FROM sessions WHERE kind = ? AND id >= ? AND id < ?", \
-            [TOKEN, token_id, token_id + "g"]
+        sql, params = "SELECT id, user_name FROM sessions WHERE kind = ? AND id LIKE ?", [TOKEN, token_id + "%"]
         if user_name:
             sql += " AND user_name = ?"
             params.append(user_name)
