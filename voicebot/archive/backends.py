@@ -109,10 +109,13 @@ class Backend:
     def _cursor(self):  # pragma: no cover - each backend defines it
         raise NotImplementedError
 
+    def _params(self, params: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(params)
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self._lock:
             cur = self._cursor()
-            cur.execute(self._sql(sql), tuple(params))
+            cur.execute(self._sql(sql), self._params(params))
             if cur.description is None:
                 return []
             names = [d[0] for d in cur.description]
@@ -130,12 +133,12 @@ class Backend:
         """Run a statement; the number of rows it changed."""
         with self._lock:
             cur = self._cursor()
-            cur.execute(self._sql(sql), tuple(params))
+            cur.execute(self._sql(sql), self._params(params))
             return cur.rowcount
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         with self._lock:
-            self._cursor().executemany(self._sql(sql), [tuple(r) for r in rows])
+            self._cursor().executemany(self._sql(sql), [self._params(r) for r in rows])
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -417,6 +420,12 @@ class PostgresBackend(Backend):
 
     def _cursor(self):
         return self.conn.cursor()
+
+    def _params(self, params: Sequence[Any]) -> tuple[Any, ...]:
+        values = tuple(params)
+        if any(isinstance(v, str) and "\x00" in v for v in values):  # PostgreSQL text cannot hold NUL
+            raise UserError("text with a NUL character (\\x00) cannot be stored or looked up")
+        return values
 
     def _begin(self) -> None:
         self.conn.execute("BEGIN")

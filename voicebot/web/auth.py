@@ -307,7 +307,7 @@ class Users:
         """The user, when the password is right; None otherwise (as slowly either way)."""
         name = (name or "").strip()
         stored = None
-        if name and len(name) <= MAX_USER_NAME:
+        if name and len(name) <= MAX_USER_NAME and name.isprintable():  # never a user with a control character
             with self._open() as db:
                 stored = self._account(db, name)
         if stored is None:
