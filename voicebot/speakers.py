@@ -86,8 +86,8 @@ def rename_speaker(db: Archive, meeting_id: str, old: str, new: str, *, enroll: 
     if row is not None:
         result.segments = db.rename_speaker(meeting_id, old, new, minutes=minutes, markdown=markdown)
     if voice is not None:
-        db.upsert_person(new, email=email, voiceprint=voice, source=f"meeting {meeting_id}, speaker {old}",
-                         changed_by=by.name)
+        db.upsert_person(new, email=email, voiceprint=voice, source=f"meeting {meeting_id}", changed_by=by.name,
+                         reason=f"meeting {meeting_id}, speaker {old}")
         result.enrolled = True
     if row is None and not result.files:
         raise UserError(f"no meeting {meeting_id!r} in the archive or under {db.settings.recordings_dir}")

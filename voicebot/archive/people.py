@@ -42,9 +42,11 @@ class People(ArchivePart):
     """People and their voiceprints."""
 
     def upsert_person(self, name: str, *, email: str | None = None, voiceprint: Any = None,
-                      source: str | None = None, changed_by: str = "system") -> dict[str, Any]:
+                      source: str | None = None, changed_by: str = "system", reason: str | None = None
+                      ) -> dict[str, Any]:
         """Add a person or update them; arguments left at None keep their stored value. A new
-        voiceprint is logged with ``changed_by`` and ``source`` (``voiceprint_history``)."""
+        voiceprint is logged with ``changed_by`` and ``reason`` (default: ``source``; see
+        ``voiceprint_history``)."""
         name = " ".join((name or "").split())
         if not name:
             raise UserError("a person needs a name")
@@ -52,7 +54,7 @@ class People(ArchivePart):
         now = now_iso()
         with self.backend.transaction():
             if blob is not None:
-                self._log_voiceprint(name, blob, dim, changed_by, source or "")
+                self._log_voiceprint(name, blob, dim, changed_by, reason or source or "")
             self._upsert_person_row(name, email, blob, dim, source, now)
         return self.get_person(name)  # type: ignore[return-value]
 
