@@ -73,7 +73,7 @@ def home(tmp_path, monkeypatch) -> Path:
         if key.startswith("VOICEBOT_") and key != "VOICEBOT_CORPUS":
             monkeypatch.delenv(key)
     home = tmp_path / "home"
-    home.mkdir()
+    home.mkdir(mode=0o700)  # as voicebot makes it (doctor checks that it is private)
     monkeypatch.setenv("VOICEBOT_HOME", str(home))
     monkeypatch.chdir(tmp_path)
     from voicebot.cli.app import settings
