@@ -115,6 +115,7 @@ def run(quick: bool, out_dir: Path) -> dict:
     import httpx
 
     from voicebot.archive import open_archive
+    from voicebot.archive.access import SYSTEM, MeetingView
     from voicebot.config import load_settings
     from voicebot.web import views
     from voicebot.web.auth import hash_password, verify_password
@@ -132,10 +133,11 @@ def run(quick: bool, out_dir: Path) -> dict:
         results["build_seconds"] = round(time.perf_counter() - started, 1)
         password_hash = hash_password(PASSWORD)
         with open_archive(settings) as db:
-            db.add_user(USER, password_hash)
+            db.add_user(USER, password_hash, role="admin")  # sees every meeting, as the library calls below
         process, url = _serve(work, env)
         try:
-            with httpx.Client(base_url=url, timeout=120) as http, open_archive(settings) as db:
+            with httpx.Client(base_url=url, timeout=120) as http, open_archive(settings) as archive:
+                db = MeetingView(archive, SYSTEM)  # what a route gets: the archive as an admin sees it
                 form = http.get("/login").text
                 token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
                 login = {"username": USER, "password": PASSWORD, "next": "/", "csrf_token": token}

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# The web tests' fixtures (web_template, web_home) live with their helpers.
-pytest_plugins = ["web_helpers"]
+# The web tests' fixtures (web_template, web_home) live with their helpers, the security tests' (team, server) too.
+pytest_plugins = ["web_helpers", "security_helpers"]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
@@ -80,7 +80,7 @@ def home(tmp_path, monkeypatch) -> Path:
         if key.startswith("VOICEBOT_") and key != "VOICEBOT_CORPUS":
             monkeypatch.delenv(key)
     home = tmp_path / "home"
-    home.mkdir()
+    home.mkdir(mode=0o700)  # as voicebot makes it (doctor checks that it is private)
     monkeypatch.setenv("VOICEBOT_HOME", str(home))
     monkeypatch.chdir(tmp_path)
     from voicebot.cli.app import settings

@@ -64,7 +64,9 @@ def test_resume_finishes_every_meeting_and_one_failure_does_not_stop_the_others(
         known = _ids(settings)
         looping = None  # the meeting created by the first attempt, resumed by the second
         for attempt in (1, 2):  # killed in diarization every time it is tried
-            result = run_cli("process", str(wav) if attempt == 1 else looping, env={"VOICEBOT_TEST_CRASH_AFTER": "diarize"})
+            # the same clip again: a new meeting only when asked (issue 17: it used to make one each time)
+            again = ["process", str(wav), "--new-meeting"] if attempt == 1 else ["process", looping]
+            result = run_cli(*again, env={"VOICEBOT_TEST_CRASH_AFTER": "diarize"})
             assert result.returncode == -signal.SIGKILL, result.stderr
             [looping] = _ids(settings) - known
         assert _states(settings, looping)["diarize"] == ("running", 2)

@@ -57,7 +57,9 @@ def test_without_an_invitation_the_file_gives_title_and_date(home, tmp_path):
     meeting = pipeline.import_audio(load_settings(), wav, title="")
     assert meeting.title == "Budget review" and meeting.invitees == []
     assert datetime.fromisoformat(meeting.started_at).timestamp() == moment
-    assert pipeline.import_audio(load_settings(), wav, title="Q1 budget").title == "Q1 budget"
+    # the same audio again is recognised (issue 17: it made a second meeting, and mailed everyone twice)
+    assert pipeline.import_audio(load_settings(), wav, title="Q1 budget").id == meeting.id
+    assert pipeline.import_audio(load_settings(), wav, title="Q1 budget", new_meeting=True).title == "Q1 budget"
 
 
 @pytest.mark.parametrize("make, message", [

@@ -54,7 +54,7 @@ def test_users_token(web_home):
     assert "valid until" in made.stderr and len(token) > 40 and "\n" not in token
     with app_client(web_home) as http:
         answer = http.get("/api/session", headers={"Authorization": f"Bearer {token}"})
-        assert answer.status_code == 200 and answer.json() == {"user": USER, "csrf_token": None}
+        assert answer.status_code == 200 and answer.json() == {"user": USER, "role": "admin", "csrf_token": None}
     unknown = run_cli("users", "token", "nobody", env=env)
     assert unknown.returncode == 2 and "no web user 'nobody'" in unknown.stderr
 

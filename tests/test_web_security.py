@@ -32,7 +32,7 @@ from web_helpers import (
 
 PUBLIC = {("GET", "/login"), ("HEAD", "/login"), ("POST", "/login"), ("GET", "/static/login.css"),
           ("HEAD", "/static/login.css")}
-PARAMS = {"meeting_id": EN_ID, "fmt": "txt"}
+PARAMS = {"meeting_id": EN_ID, "fmt": "txt", "token_id": "0123456789ab", "name": USER}
 
 
 def _routes(app) -> list:
@@ -91,32 +91,43 @@ def test_every_route_refuses_without_login(web_home):
 
 
 def test_forged_expired_and_revoked_sessions_are_refused(web_home):
+    """A cookie is only the key of a server-side session: a well-signed cookie whose session the server
+    does not hold (forged, from before, logged out, expired, of a removed user) is refused. (Before issue 17
+    sessions were stateless: a signed cookie naming the user was enough, and outlived logout.)"""
+    from datetime import timedelta
+
     from itsdangerous import URLSafeSerializer
 
     from voicebot.archive import open_archive
     from voicebot.web.auth import Signer, fingerprint, load_secret
 
     settings = settings_of(web_home)
+    signer = Signer(load_secret(settings))
     with app_client(web_home) as http:
         assert login(http).status_code == 303
         assert http.get("/api/meetings").status_code == 200
         with open_archive(settings) as db:
             print_ = fingerprint(db.get_user(USER)["password_hash"])
-        good = {"u": USER, "f": print_, "t": int(time.time()), "c": "x" * 32}
+            live = db.add_session(USER, "session", print_, timedelta(hours=1))
+            expired = db.add_session(USER, "session", print_, timedelta(seconds=-1))
+            old_password = db.add_session(USER, "session", "0" * 24, timedelta(hours=1))
+        stateless = {"u": USER, "f": print_, "t": int(time.time()), "c": "x" * 32}  # the old cookie's content
         cookies = {
-            "another secret": URLSafeSerializer(b"not the server's secret at all!!", salt="voicebot.session").dumps(good),
-            "unsigned": json.dumps(good),
-            "expired": Signer(load_secret(settings)).dump_session({**good, "t": int(time.time()) - 13 * 3600}),
-            "old password": Signer(load_secret(settings)).dump_session({**good, "f": "0" * 24}),
-            "no such user": Signer(load_secret(settings)).dump_session({**good, "u": "mallory"}),
+            "another secret": URLSafeSerializer(b"not the server's secret at all!!", salt="voicebot.session").dumps(
+                {"s": live, "c": "x" * 32}),
+            "unsigned": json.dumps({"s": live, "c": "x" * 32}),
+            "stateless": signer.dump_session(stateless),
+            "unknown session": signer.dump_session({"s": "made-up-" + "x" * 40, "c": "x" * 32}),
+            "expired": signer.dump_session({"s": expired, "c": "x" * 32}),
+            "old password": signer.dump_session({"s": old_password, "c": "x" * 32}),
         }
         for why, value in cookies.items():
             http.cookies.clear()
             http.cookies.set("voicebot_session", value)
             assert http.get("/api/meetings").status_code == 401, why
-        # the same signed session is accepted while the user exists, refused once removed
+        # the same live session is accepted while the user exists, refused once removed
         http.cookies.clear()
-        http.cookies.set("voicebot_session", Signer(load_secret(settings)).dump_session(good))
+        http.cookies.set("voicebot_session", signer.dump_session({"s": live, "c": "x" * 32}))
         assert http.get("/api/meetings").status_code == 200
         with open_archive(settings) as db:
             db.remove_user(USER)
@@ -208,39 +219,45 @@ def test_changes_need_the_csrf_token(web_home):
         assert done.status_code == 303 and done.headers["location"] == f"/meetings/{EN_ID}"
         assert "Carol" in _archive_speakers(web_home, EN_ID)
         session = http.get("/api/session").json()
-        assert session == {"user": USER, "csrf_token": token}
+        assert session == {"user": USER, "role": "admin", "csrf_token": token}
         back = http.post(api, json={"old": "Carol", "new": UNNAMED}, headers={"X-CSRF-Token": token})
         assert back.status_code == 200 and back.json()["segments"] == 3
 
 
 def test_login_attempts_are_limited(web_home):
+    """Guessing slows down with each failure, for that user from that address only. (Before issue 17 five
+    failures blocked the right password for 15 minutes, and 20 from one address blocked everyone there:
+    test_security_login.py checks that neither happens any more.)"""
     with app_client(web_home) as http:
-        for _ in range(5):
+        for _ in range(3):  # the first failures cost nothing
             assert login(http, password="guess guess").status_code == 401
-        blocked = login(http)  # the right password, too late
-        assert blocked.status_code == 429 and "Too many failed logins" in blocked.text
-        assert int(blocked.headers["retry-after"]) > 0
+        slowed = login(http, password="guess guess")  # then each try waits: 1 s after the 3rd failure
+        assert slowed.status_code == 429 and "wait" in slowed.text
+        assert 0 < int(slowed.headers["retry-after"]) <= 2
+        time.sleep(1.1)
+        assert login(http, password="guess guess").status_code == 401
+        assert login(http, password="guess guess").status_code == 429  # 2 s after the 4th
         assert http.get("/api/meetings").status_code == 401
-        # a name that does not exist is limited the same way (no hint that it does not exist)
-        for _ in range(5):
+        # a name that does not exist is slowed the same way (no hint that it does not exist)
+        for _ in range(3):
             assert login(http, user="ghost").status_code == 401
         assert login(http, user="ghost").status_code == 429
-    from voicebot.web.auth import LoginLimiter
+    from voicebot.web.auth import LoginThrottle
 
-    limiter = LoginLimiter(limit=3, window=60)
-    for moment in (0, 1, 2):
-        limiter.failed("a", now=moment)
-    assert limiter.retry_after("a", now=10) == pytest.approx(50)
-    assert limiter.retry_after("a", now=61) == 0  # the oldest failure left the window
-    limiter.succeeded("a")
-    assert limiter.retry_after("a", now=10) == 0
-
-
-def test_many_failures_from_one_address_block_it(web_home):
-    with app_client(web_home) as http:
-        for n in range(20):
-            assert login(http, user=f"user{n}", password="guess guess").status_code == 401
-        assert login(http).status_code == 429
+    throttle = LoginThrottle(free=2, max_delay=8, forget_after=100)
+    throttle.failed("a", "1.2.3.4", now=0)
+    assert throttle.retry_after("a", "1.2.3.4", now=0) == 0
+    throttle.failed("a", "1.2.3.4", now=1)
+    assert throttle.retry_after("a", "1.2.3.4", now=1) == pytest.approx(1)  # after two failures, 1 s
+    assert throttle.retry_after("a", "5.6.7.8", now=1) == 0 and throttle.retry_after("b", "1.2.3.4", now=1) == 0
+    throttle.failed("a", "1.2.3.4", now=2)
+    assert throttle.retry_after("a", "1.2.3.4", now=2) == pytest.approx(2)  # then 2 s
+    for moment in (4, 8, 16, 24):
+        throttle.failed("a", "1.2.3.4", now=moment)
+    assert throttle.retry_after("a", "1.2.3.4", now=24) == pytest.approx(8)  # grows, up to max_delay
+    assert throttle.retry_after("a", "1.2.3.4", now=125) == 0  # forgotten after forget_after
+    throttle.succeeded("a", "1.2.3.4")
+    assert throttle.retry_after("a", "1.2.3.4", now=25) == 0
 
 
 def test_api_tokens(web_home):
@@ -264,7 +281,10 @@ def test_api_tokens(web_home):
             db.add_user(USER, hash_password("a brand new password"), replace=True)
         assert http.get("/api/meetings", headers=bearer).status_code == 401
         assert http.get("/api/meetings").status_code == 401
-    expired = Users(settings, load_secret(settings)).signer.dump_token(USER, "0" * 24, time.time() - 1)
+    from datetime import timedelta
+
+    with open_archive(settings) as db:
+        expired = db.add_session(USER, "token", "0" * 24, timedelta(seconds=-1))
     with app_client(web_home) as http:
         assert http.get("/api/meetings", headers={"Authorization": f"Bearer {expired}"}).status_code == 401
 

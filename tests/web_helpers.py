@@ -61,7 +61,8 @@ def _store(settings, meeting: schema.Meeting, transcript: schema.Transcript, *, 
 
 
 def seed(settings) -> None:
-    """The three meetings, and the user ``claire`` (password PASSWORD)."""
+    """The three meetings, and the user ``claire`` (password PASSWORD), an admin: she sees them all
+    (test_security_access.py adds members, who see only their own)."""
     from voicebot.archive import open_archive
     from voicebot.invites import read_ics
     from voicebot.web.auth import hash_password
@@ -99,7 +100,7 @@ def seed(settings) -> None:
     _store(settings, meeting, transcript)
 
     with open_archive(settings) as db:
-        db.add_user(USER, hash_password(PASSWORD))
+        db.add_user(USER, hash_password(PASSWORD), role="admin")
 
 
 def free_port() -> int:

@@ -125,6 +125,8 @@ class WebSettings:
     password: str = ""  # a shared login password (hashed before use); `voicebot users add` is better
     secret: str = ""  # session signing key; generated and stored under home when empty
     session_hours: float = 12.0  # a login lasts this long, then the browser asks again
+    trusted_proxies: list[str] = field(default_factory=list)  # reverse proxies (IPs or CIDRs) whose
+    # X-Forwarded-For / X-Forwarded-Proto are believed; from anyone else these headers are ignored
 
 
 @dataclass

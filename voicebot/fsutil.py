@@ -34,12 +34,12 @@ def atomic_write(path: Path, data: bytes | str) -> Path:
 
 
 @contextmanager
-def exclusive_lock(path: Path) -> Iterator[bool]:
+def exclusive_lock(path: Path, *, wait: bool = False) -> Iterator[bool]:
     """True while this process alone holds the lock file ``path`` (an flock: the kernel drops it when the
-    process dies, even on kill -9); False at once when another process holds it."""
+    process dies, even on kill -9); False at once when another process holds it (``wait``: wait for it)."""
     with open(path, "a+") as fh:
         try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             yield False
             return

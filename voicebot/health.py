@@ -28,19 +28,32 @@ OK, WARN, FAIL = "ok", "warn", "fail"
 # --- status ----------------------------------------------------------------------------------------
 
 
-def status(settings: Settings, now: datetime | None = None, *, incidents: int = 5) -> dict:
-    """Meetings recorded and processed (today, this week), jobs, outbox, disk, last incidents, live recordings."""
+def status(settings: Settings, now: datetime | None = None, *, incidents: int = 5, viewer=None) -> dict:
+    """Meetings recorded and processed (today, this week), jobs, outbox, disk, last incidents, live recordings.
+
+    ``viewer`` (voicebot.archive.access.Viewer): a member's figures are about the meetings they may
+    see only, without incidents, disk or the home folder (the server's business, for admins)."""
     from voicebot.archive import open_archive
     from voicebot.archive.erase import tree_size
     from voicebot.record import live_recordings
 
+    member = viewer is not None and not viewer.admin
     with open_archive(settings) as db:
-        stats = db.stats(now)
-        last = db.incidents(incidents)
-        unfinished = {meeting_id: _stuck_stage(db.job_stages(meeting_id)) for meeting_id in db.unfinished_jobs()}
+        stats = db.stats(now, viewer=viewer)
+        last = [] if member else db.incidents(incidents)
+        unfinished = {meeting_id: _stuck_stage(db.job_stages(meeting_id)) for meeting_id in db.unfinished_jobs()
+                      if not member or db.may_see(viewer, meeting_id)}
+        if member:
+            from voicebot.archive.access import hide_error
+
+            unfinished = {meeting_id: hide_error(stuck, viewer) for meeting_id, stuck in unfinished.items()}
+        live = [m.id for m in live_recordings(settings) if not member or db.may_see(viewer, m.id)]
+    if member:
+        return {**stats, "unfinished": unfinished, "incidents": last, "recording_now": live,
+                "recordings_bytes": None, "models_bytes": None, "outbox_maildir_bytes": None, "free_bytes": None,
+                "home": None}
     disk = shutil.disk_usage(_existing(settings.home))
-    return {**stats, "unfinished": unfinished, "incidents": last,
-            "recording_now": [m.id for m in live_recordings(settings)],
+    return {**stats, "unfinished": unfinished, "incidents": last, "recording_now": live,
             "recordings_bytes": tree_size(settings.recordings_dir)[1], "models_bytes": tree_size(settings.models_dir)[1],
             "outbox_maildir_bytes": tree_size(settings.maildir)[1], "free_bytes": disk.free, "home": str(settings.home)}
 
@@ -81,7 +94,7 @@ def doctor(settings: Settings) -> list[Check]:
     """Every check, in the order the pipeline needs them."""
     checks: list[Callable[[Settings], Check]] = [check_whisper, check_diarization, check_minutes_engine,
                                                  check_audio_input, check_mail, check_admin, check_database,
-                                                 check_disk]
+                                                 check_disk, check_privacy]
     results = []
     for check in checks:
         try:
@@ -246,3 +259,51 @@ def check_disk(settings: Settings) -> Check:
         return Check("free disk", FAIL, text, f"free some space (at least {settings.record.low_disk_mb} MB), or "
                                              "`voicebot purge --older-than 90d`")
     return Check("free disk", OK, text)
+
+
+PRIVATE_NAMES = ("voicebot.db", "voicebot.db-wal", "voicebot.db-shm", "web-secret", "voicebot.toml", "recordings",
+                 "outbox", "voices")  # what holds recordings, transcripts, mail, voiceprints, secrets
+PRIVACY_WALK_LIMIT = 50_000  # entries looked at under the home folder, at most
+
+
+def open_to_others(settings: Settings) -> tuple[list[Path], bool]:
+    """Voicebot's files and folders that other users of the machine may read or enter (any group or
+    other permission bit); and whether the walk stopped at PRIVACY_WALK_LIMIT entries."""
+    home = Path(settings.home)
+    found: list[Path] = []
+    seen = 0
+
+    def look(path: Path) -> None:
+        try:
+            if path.lstat().st_mode & 0o077 and not path.is_symlink():
+                found.append(path)
+        except OSError:
+            pass
+
+    if home.is_dir():
+        look(home)
+    for name in PRIVATE_NAMES:
+        top = home / name
+        if not top.exists():
+            continue
+        look(top)
+        for folder, dirs, files in os.walk(top):
+            for entry in (*dirs, *files):
+                seen += 1
+                if seen > PRIVACY_WALK_LIMIT:
+                    return found, True
+                look(Path(folder) / entry)
+    return found, False
+
+
+def check_privacy(settings: Settings) -> Check:
+    found, cut = open_to_others(settings)
+    if not found:
+        return Check("private files", OK, f"{settings.home} and voicebot's files in it are readable by "
+                                          f"{'their owner only' if not cut else 'their owner only (as far as checked)'}")
+    shown = ", ".join(str(p) for p in found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+    inside = " ".join(str(settings.home / n) for n in PRIVATE_NAMES if (settings.home / n).exists())
+    return Check("private files", FAIL, f"other users of this machine may read recordings, transcripts, mail or "
+                                        f"secrets: {shown}",
+                 f"chmod go-rwx {settings.home}" + (f" && chmod -R go-rwx {inside}" if inside else "")
+                 + "  (voicebot writes new files 0600 and folders 0700)")

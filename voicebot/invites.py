@@ -27,7 +27,6 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Iterable
 
@@ -36,6 +35,8 @@ from voicebot.schema import Person
 from voicebot.textfold import fold
 
 _ROLES = {"organizer": 0, "attendee": 1, "optional": 2}  # lower wins when the same person appears twice
+MAX_ICS_BYTES = 2_000_000  # an invitation is a few kB; a larger file is not read
+MAX_INVITEES = 50  # each invitee gets an email: more than this needs --yes
 
 
 @dataclass
@@ -94,19 +95,25 @@ def check_email(address: str, *, where: str) -> str:
 
 
 def parse_addresses(text: str, *, where: str = "--invite") -> list[Person]:
-    """People from ``"a@x.org, Name <b@y.org>; Alice"`` (see the module help)."""
+    """People from ``"a@x.org, Name <b@y.org>; Alice"`` (see the module help). Each address is
+    parsed strictly (``voicebot.mail.addresses.strict_mailbox``): one that does not parse is
+    refused, never read as some other address."""
+    from voicebot.mail.addresses import AddressError, strict_mailbox
+
     people = []
     for item in _split_list(text):
-        name, address = parseaddr(item)
-        if not address and not name:
-            raise UserError(f"{where}: cannot read {item!r}; write name@example.org or 'Name <name@example.org>'")
-        if "@" in address:
-            email = check_email(address, where=where)
-            people.append(Person(name=name.strip() or name_from_email(email), email=email))
-        elif "<" in item or "@" in item:
-            raise UserError(f"{where}: {item!r} has no valid email address; write 'Name <name@example.org>'")
-        else:  # a bare name: invited, without an address
-            people.append(Person(name=" ".join(item.strip('"').split())))
+        if "@" not in item and "<" not in item:  # a bare name: invited, without an address
+            name = " ".join(item.strip('"').split())
+            if not name or not name.isprintable():
+                raise UserError(f"{where}: cannot read {item!r}; write name@example.org or 'Name <name@example.org>'")
+            people.append(Person(name=name))
+            continue
+        try:
+            name, email = strict_mailbox(item)
+        except AddressError as exc:
+            raise UserError(f"{where}: {item!r} is not an email address ({exc}); "
+                            "write name@example.org or 'Name <name@example.org>'") from None
+        people.append(Person(name=name or name_from_email(email), email=email))
     return people
 
 
@@ -285,7 +292,11 @@ def read_ics(path: Path, *, near: datetime | None = None) -> Invitation:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such .ics file")
-    data = path.read_bytes()
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_ICS_BYTES + 1)
+    if len(data) > MAX_ICS_BYTES:
+        raise UserError(f"{path} is larger than {MAX_ICS_BYTES // 1_000_000} MB, too large for a meeting "
+                        "invitation; export the meeting's event alone as .ics")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -295,9 +306,14 @@ def read_ics(path: Path, *, near: datetime | None = None) -> Invitation:
     return parse_ics(text, near=near, where=str(path))
 
 
-def collect(invites: Iterable[str] = (), ics: Path | None = None, *, near: datetime | None = None) -> Invitation:
-    """The invitation from ``--ics`` (if any) and every ``--invite`` value, people merged."""
+def collect(invites: Iterable[str] = (), ics: Path | None = None, *, near: datetime | None = None,
+            yes: bool = False) -> Invitation:
+    """The invitation from ``--ics`` (if any) and every ``--invite`` value, people merged. More than
+    MAX_INVITEES people (each will get an email) is refused unless ``yes``."""
     invitation = read_ics(ics, near=near) if ics else Invitation()
     extra = [p for text in invites for p in parse_addresses(text)]
     invitation.people = merge_people(invitation.people, extra)
+    if len(invitation.people) > MAX_INVITEES and not yes:
+        raise UserError(f"{len(invitation.people)} invitees, more than {MAX_INVITEES}: each would get an email "
+                        "with the minutes; add --yes if that is meant (nothing was done)")
     return invitation

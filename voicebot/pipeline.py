@@ -38,6 +38,7 @@ memory during diarization.
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import os
 import resource
@@ -56,6 +57,7 @@ from voicebot.errors import ModelError, UserError
 from voicebot.fsutil import atomic_write, exclusive_lock, fsync_dir
 
 PROCESSABLE = ("recorded", "recovered", "imported")  # meeting.json statuses with complete audio
+IMPORT_LOCK = ".import.lock"  # in the home folder: imports wait for each other (the same file twice is one meeting)
 
 
 @dataclass
@@ -247,13 +249,27 @@ def archive(job: Job) -> str:
     with open_archive(job.settings) as db, db.transaction():
         db.save_meeting(meeting, directory=job.directory)
         db.save_transcript(meeting.id, transcript)
+        recording = db.audio_hash(meeting.id) or meeting.id
+        for message in messages:  # the minutes of one recording, once per address, whatever the meeting
+            message.content_key = content_key(recording, message.recipient)
         stored = db.get_minutes(meeting.id)
         if stored and stored["minutes"].to_dict() == drafted.to_dict() and stored["markdown"] == markdown:
             queued = db.enqueue(messages)  # a rerun: the same minutes are not stored again
         else:
             db.save_minutes(meeting.id, drafted, markdown, outbox=messages)
             queued = sum(1 for m in messages if m.id is not None)
+        for message in messages:
+            if message.id is None:
+                first = db.backend.value("SELECT meeting_id FROM outbox WHERE content_key = ?", (message.content_key,))
+                if first and first != meeting.id:
+                    job.problems.append(f"{message.recipient}: got the minutes of this recording already (meeting "
+                                        f"{first}); not mailed again")
     return f"{len(transcript.segments)} segments archived, {queued} emails queued"
+
+
+def content_key(recording: str, recipient: str) -> str:
+    """What a minutes message carries, and to whom: one recording's minutes, one address."""
+    return hashlib.sha256(f"minutes\0{recording}\0{recipient.strip().casefold()}".encode("utf-8")).hexdigest()
 
 
 NO_EMAIL = "email off: no message queued"
@@ -439,15 +455,51 @@ def resume(settings: Settings, *, hook: Hook | None = None,
 
 
 def import_audio(settings: Settings, source: Path, *, title: str = "", invitation=None,
-                 language: str | None = None) -> schema.Meeting:
-    """A new recordings/<id>/ from an audio file: audio.flac (16 kHz mono) and meeting.json (status "imported").
+                 language: str | None = None, new_meeting: bool = False) -> schema.Meeting:
+    """A new recordings/<id>/ from an audio file: audio.flac (16 kHz mono) and meeting.json (status "imported");
+    or, when the same audio was imported before (and ``new_meeting`` is not asked), that meeting.
 
     Title: ``title``, else the invitation's, else the file name. Start: the invitation's DTSTART, else the
     file's modification time. The folder appears complete or not at all."""
-    from voicebot.audio import load_audio, write_flac
+    return import_or_reuse(settings, source, title=title, invitation=invitation, language=language,
+                           new_meeting=new_meeting)[0]
+
+
+def audio_digest(samples) -> str:
+    """The hash of decoded audio: the same recording gives the same hash, whatever its file format."""
+    return hashlib.sha256(samples.tobytes()).hexdigest()
+
+
+def import_or_reuse(settings: Settings, source: Path, *, title: str = "", invitation=None,
+                    language: str | None = None, new_meeting: bool = False) -> tuple[schema.Meeting, bool]:
+    """``import_audio``, and whether the meeting was there already (the same recording, recognised by the
+    hash of its audio). Imports wait for each other, so the same file imported twice at once is one meeting."""
+    from voicebot.archive import open_archive
+    from voicebot.audio import load_audio
 
     source = Path(source).expanduser().resolve()
     samples = load_audio(source)  # bad audio stops here, before anything is written
+    digest = audio_digest(samples)
+    try:
+        settings.home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create {settings.home}: {exc.strerror or exc}") from None
+    with exclusive_lock(settings.home / IMPORT_LOCK, wait=True):
+        with open_archive(settings) as db:
+            known = None if new_meeting else db.meeting_by_audio(digest)
+        if known and recordings.meeting_dir(settings.recordings_dir, known).is_dir():
+            return recordings.load_meeting(recordings.meeting_dir(settings.recordings_dir, known)), True
+        meeting = _import(settings, source, samples, title=title, invitation=invitation, language=language)
+        with open_archive(settings) as db, db.transaction():
+            db.save_meeting(meeting, directory=recordings.meeting_dir(settings.recordings_dir, meeting.id))
+            db.set_audio_hash(meeting.id, digest)
+    return meeting, False
+
+
+def _import(settings: Settings, source: Path, samples, *, title: str, invitation, language: str | None
+            ) -> schema.Meeting:
+    from voicebot.audio import write_flac
+
     started = _start_of(invitation, source)
     title = (title or (invitation.title if invitation else None) or source.stem).strip()
     meeting = schema.Meeting(id=recordings.new_meeting_id(title, started), title=title,

@@ -29,15 +29,17 @@ _SEARCH_COLUMNS = ("s.id AS segment_id, s.meeting_id, s.start_time, s.end_time, 
 
 @dataclass
 class Filters:
-    """What narrows a search: one meeting, some speaker names, a time range (UTC ISO strings)."""
+    """What narrows a search: one meeting, some speaker names, a time range (UTC ISO strings), and
+    the meetings a user may see (``visible``: a condition on m, with its parameters; see access.py)."""
 
     meeting: str | None = None
     speakers: list[str] | None = None
     since: str | None = None
     until: str | None = None
+    visible: tuple[str, list[Any]] | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.meeting or self.speakers or self.since or self.until)
+        return bool(self.meeting or self.speakers or self.since or self.until or self.visible)
 
     def where(self) -> tuple[str, list[Any]]:
         """`` AND ...`` conditions on s (segments) and m (meetings), and their parameters."""
@@ -54,6 +56,9 @@ class Filters:
         if self.until:
             sql += " AND m.started_utc < ?"
             params.append(self.until)
+        if self.visible:
+            sql += f" AND {self.visible[0]}"
+            params.extend(self.visible[1])
         return sql, params
 
 
@@ -95,6 +100,7 @@ class Backend:
     def __init__(self) -> None:
         self._depth = 0
         self._lock = threading.RLock()
+        self.applied: list[int] = []  # the migrations ``migrate`` applied just now
 
     # -- running SQL ------------------------------------------------------------
     def _sql(self, sql: str) -> str:
@@ -103,10 +109,13 @@ class Backend:
     def _cursor(self):  # pragma: no cover - each backend defines it
         raise NotImplementedError
 
+    def _params(self, params: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(params)
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self._lock:
             cur = self._cursor()
-            cur.execute(self._sql(sql), tuple(params))
+            cur.execute(self._sql(sql), self._params(params))
             if cur.description is None:
                 return []
             names = [d[0] for d in cur.description]
@@ -124,12 +133,12 @@ class Backend:
         """Run a statement; the number of rows it changed."""
         with self._lock:
             cur = self._cursor()
-            cur.execute(self._sql(sql), tuple(params))
+            cur.execute(self._sql(sql), self._params(params))
             return cur.rowcount
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         with self._lock:
-            self._cursor().executemany(self._sql(sql), [tuple(r) for r in rows])
+            self._cursor().executemany(self._sql(sql), [self._params(r) for r in rows])
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -187,6 +196,7 @@ class Backend:
             for migration in wanted:
                 if migration.version not in applied:
                     self._run_script(migration.sql)
+                    self.applied.append(migration.version)
                     self.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                                  (migration.version, migration.name, _now()))
         return latest
@@ -411,6 +421,12 @@ class PostgresBackend(Backend):
     def _cursor(self):
         return self.conn.cursor()
 
+    def _params(self, params: Sequence[Any]) -> tuple[Any, ...]:
+        values = tuple(params)
+        if any(isinstance(v, str) and "\x00" in v for v in values):  # PostgreSQL text cannot hold NUL
+            raise UserError("text with a NUL character (\\x00) cannot be stored or looked up")
+        return values
+
     def _begin(self) -> None:
         self.conn.execute("BEGIN")
 
@@ -466,7 +482,8 @@ class PostgresBackend(Backend):
     def scrub(self, *, index: bool = True) -> list[str]:
         # VACUUM FULL rewrites the tables (and their indexes), so deleted rows do not linger in
         # free space of the heap files; PostgreSQL's own write-ahead log is recycled by the server.
-        tables = ("segments", "minutes", "outbox", "people", "meetings", "incidents") if index else ("people",)
+        tables = ("segments", "minutes", "outbox", "people", "voiceprint_log", "meetings", "meeting_people",
+                  "incidents") if index else ("people", "voiceprint_log")
         for table in tables:
             self.execute(f"VACUUM FULL {table}")
         return []

@@ -16,6 +16,7 @@ from typing import Any, Iterable, Sequence
 
 from voicebot import recordings, schema
 from voicebot.archive import erase
+from voicebot.archive.access import Viewer
 from voicebot.archive.base import ArchivePart
 from voicebot.archive.outbox import OutboxMessage, queue_messages
 from voicebot.archive.times import iso, now_iso, time_bound
@@ -71,6 +72,7 @@ class Meetings(ArchivePart):
              meeting.language, meeting.status, str(directory.resolve()), json.dumps(meeting.to_dict(), ensure_ascii=False),
              now, now),
         )
+        self.refresh_meeting_people(meeting.id)  # its invitees may see it (access.py)
 
     def _meeting_dict(self, row: dict[str, Any]) -> dict[str, Any]:
         meeting = json.loads(row.pop("meeting_json") or "{}")
@@ -92,24 +94,31 @@ class Meetings(ArchivePart):
         return self._meeting_dict(row) if row else None
 
     def list_meetings(self, since: str | datetime | None = None, until: str | datetime | None = None,
-                      limit: int | None = None) -> list[dict[str, Any]]:
-        """Meetings, newest first; ``since``/``until`` are dates (until includes its day) or datetimes."""
+                      limit: int | None = None, *, viewer: Viewer | None = None) -> list[dict[str, Any]]:
+        """Meetings, newest first; ``since``/``until`` are dates (until includes its day) or datetimes.
+        ``viewer``: only the meetings this web user may see (access.py)."""
         where, params = self._date_filter(since, until)
+        if viewer is not None:
+            visible, more = self.visible_sql(viewer)
+            where += f" AND {visible}"
+            params += more
         sql = f"SELECT {self._MEETING_COLUMNS} FROM meetings m WHERE 1 = 1 {where} ORDER BY m.started_utc DESC, m.id"
         if limit:
             sql += " LIMIT ?"
             params.append(int(limit))
         return [self._meeting_dict(r) for r in self.backend.query(sql, params)]
 
-    def resolve_meeting(self, text: str) -> str:
-        """A meeting id from an id or a unique beginning of one; UserError otherwise."""
+    def resolve_meeting(self, text: str, *, viewer: Viewer | None = None) -> str:
+        """A meeting id from an id or a unique beginning of one (among those ``viewer`` may see);
+        UserError otherwise."""
         text = (text or "").strip()
-        if self.backend.one("SELECT id FROM meetings WHERE id = ?", (text,)):
+        visible, params = self.visible_sql(viewer) if viewer is not None else ("1 = 1", [])
+        if self.backend.one(f"SELECT m.id FROM meetings m WHERE m.id = ? AND {visible}", (text, *params)):
             return text
         if not text or not re.fullmatch(r"[a-z0-9-]+", text):
             raise UserError(f"no meeting {text!r} in the archive; `voicebot meetings list` shows them")
-        rows = self.backend.query("SELECT id FROM meetings WHERE id >= ? AND id < ? ORDER BY id LIMIT 3",
-                                  (text, text + "\uffff"))
+        rows = self.backend.query(f"SELECT m.id FROM meetings m WHERE m.id >= ? AND m.id < ? AND {visible} "
+                                  "ORDER BY m.id LIMIT 3", (text, text + "\uffff", *params))
         if not rows:
             raise UserError(f"no meeting {text!r} in the archive; `voicebot meetings list` shows them")
         if len(rows) > 1:
@@ -128,6 +137,19 @@ class Meetings(ArchivePart):
             params.append(time_bound(until, end=True))
         return where, params
 
+
+    # the recording's content -------------------------------------------------------------------
+    def set_audio_hash(self, meeting_id: str, sha256: str) -> None:
+        """The hash of the meeting's audio, so the same recording processed again is recognised."""
+        self.backend.execute("UPDATE meetings SET audio_sha256 = ? WHERE id = ?", (sha256, meeting_id))
+
+    def audio_hash(self, meeting_id: str) -> str | None:
+        return self.backend.value("SELECT audio_sha256 FROM meetings WHERE id = ?", (meeting_id,))
+
+    def meeting_by_audio(self, sha256: str) -> str | None:
+        """The oldest meeting made from audio with this hash, if any."""
+        return self.backend.value("SELECT id FROM meetings WHERE audio_sha256 = ? ORDER BY created_at, id LIMIT 1",
+                                  (sha256,))
 
     # transcripts ---------------------------------------------------------------------------
     def save_transcript(self, meeting_id: str, transcript: schema.Transcript) -> int:
@@ -148,6 +170,7 @@ class Meetings(ArchivePart):
                 (float(transcript.duration), transcript.language or None,
                  json.dumps(transcript.speakers, ensure_ascii=False), transcript.engine, transcript.model,
                  now_iso(), now_iso(), meeting_id))
+            self.refresh_meeting_people(meeting_id)  # who spoke may see it (access.py)
         return len(rows)
 
     def get_transcript(self, meeting_id: str) -> schema.Transcript | None:
@@ -203,6 +226,7 @@ class Meetings(ArchivePart):
                                      "WHERE meeting_id = ? AND version = ?",
                                      (json.dumps(data, ensure_ascii=False), text, meeting_id,
                                       version["version"]))
+            self.refresh_meeting_people(meeting_id)
         return count
 
 

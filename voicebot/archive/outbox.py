@@ -1,7 +1,9 @@
 """The outbox: every email the bot sends waits here (pending), then is sent or failed.
 
 A message's ``message_id`` is deterministic, so queueing the same minutes again
-never duplicates mail. ``voicebot.mail`` composes the messages and drains the queue.
+never duplicates mail; its ``content_key`` (what it carries, to whom: see
+``voicebot.pipeline``) is unique too, so the same minutes of the same recording
+never go twice to one address, even from another meeting made of that recording. ``voicebot.mail`` composes the messages and drains the queue.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class OutboxMessage:
     created_at: str | None = None
     sent_at: str | None = None
     id: int | None = None
+    content_key: str | None = None  # what it carries and to whom: one message per key, ever
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> OutboxMessage:
@@ -45,7 +48,7 @@ class OutboxMessage:
 
 def queue_messages(backend: Backend, messages: Iterable[OutboxMessage]) -> int:
     """Insert messages into the outbox inside the caller's transaction (``save_minutes`` queues
-    the minutes' mail with them); those whose message_id is already queued are skipped. The
+    the minutes' mail with them); those whose message_id or content_key is already queued are skipped. The
     number queued; each queued message gets its row ``id``."""
     count = 0
     now = now_iso()
@@ -56,11 +59,11 @@ def queue_messages(backend: Backend, messages: Iterable[OutboxMessage]) -> int:
             raise ValueError(f"outbox status {msg.status!r} is not one of {OUTBOX_STATUSES}")
         row = backend.one(
             "INSERT INTO outbox (meeting_id, recipient, kind, message_id, subject, raw, status, attempts, "
-            "next_attempt_at, last_error, created_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (message_id) DO NOTHING RETURNING id",
+            "next_attempt_at, last_error, created_at, sent_at, content_key) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
             (msg.meeting_id, msg.recipient, msg.kind, msg.message_id, msg.subject, bytes(msg.raw), msg.status,
              msg.attempts, iso(msg.next_attempt_at) or now, msg.last_error, iso(msg.created_at) or now,
-             iso(msg.sent_at)))
+             iso(msg.sent_at), msg.content_key))
         if row:
             msg.id = row["id"]
             count += 1

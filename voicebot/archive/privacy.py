@@ -118,6 +118,8 @@ class Privacy(Search, People, Outbox):
             self._forget_in_meeting_cards(who)
             self._forget_in_minutes(who)
             self._forget_in_outbox(who)
+            for meeting_id in who.touched:  # their address and name leave the access rule's index too
+                self.refresh_meeting_people(meeting_id)
         self._forget_in_meeting_files(who)
         who.report["meetings"] = sorted(who.touched)
         self._forget_mail_copies(who)
@@ -150,6 +152,7 @@ class Privacy(Search, People, Outbox):
         """Their row in people: name, email, voiceprint."""
         if who.person:
             self.backend.execute("DELETE FROM people WHERE name_key = ?", (fold(who.person["name"]),))
+            self.backend.execute("DELETE FROM voiceprint_log WHERE name_key = ?", (fold(who.person["name"]),))
 
     def _forget_speaker_labels(self, who: _Forgetting) -> None:
         """The segments they spoke: deleted with ``speech``, else labelled FORGOTTEN."""

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from voicebot.archive.access import Viewer
 from voicebot.archive.backends import Filters
 from voicebot.archive.base import ArchivePart
 from voicebot.archive.erase import fold
@@ -52,15 +53,17 @@ class Search(ArchivePart):
 
     def search(self, query: str | Query, *, speaker: str | None = None, meeting: str | None = None,
                since: str | datetime | None = None, until: str | datetime | None = None,
-               limit: int = 20) -> list[Hit]:
-        """Segments matching the query, best first. Any text is a valid query (see archive.query)."""
+               limit: int = 20, viewer: Viewer | None = None) -> list[Hit]:
+        """Segments matching the query, best first. Any text is a valid query (see archive.query).
+        ``viewer``: only hits in the meetings this web user may see (access.py)."""
         parsed = query if isinstance(query, Query) else parse(query)
+        filters = Filters(meeting=meeting or None, since=time_bound(since, end=False),
+                          until=time_bound(until, end=True),
+                          visible=self.visible_sql(viewer) if viewer is not None and not viewer.admin else None)
         if parsed.empty or limit <= 0:
             return []
-        filters = Filters(meeting=meeting or None, since=time_bound(since, end=False),
-                          until=time_bound(until, end=True))
         if speaker:
-            filters.speakers = self.match_speakers(speaker)
+            filters.speakers = self.match_speakers(speaker, viewer=viewer)
             if not filters.speakers:
                 return []
         hits = []
@@ -73,18 +76,19 @@ class Search(ArchivePart):
                             fragments=fragments))
         return hits
 
-    def speakers(self) -> list[str]:
-        """Every speaker name in the archive."""
+    def speakers(self, *, viewer: Viewer | None = None) -> list[str]:
+        """Every speaker name in the archive (``viewer``: in the meetings this web user may see)."""
         names: dict[str, None] = {}
-        for row in self.backend.query("SELECT speakers FROM meetings"):
+        visible, params = self.visible_sql(viewer) if viewer is not None else ("1 = 1", [])
+        for row in self.backend.query(f"SELECT m.speakers FROM meetings m WHERE {visible}", params):
             names.update(dict.fromkeys(json.loads(row["speakers"] or "[]")))
         return sorted(names, key=fold)
 
-    def match_speakers(self, text: str) -> list[str]:
+    def match_speakers(self, text: str, *, viewer: Viewer | None = None) -> list[str]:
         """Speaker names matching what a user typed: the whole name or some of its words,
         ignoring case and accents ("zoe" finds "Zoé Martin")."""
         wanted = fold(text).split()
         if not wanted:
             return []
-        return [name for name in self.speakers() if set(wanted) <= set(fold(name).split()) or fold(name) == " ".join(wanted)]
+        return [name for name in self.speakers(viewer=viewer) if set(wanted) <= set(fold(name).split()) or fold(name) == " ".join(wanted)]
 

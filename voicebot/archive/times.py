@@ -38,13 +38,19 @@ def now_iso() -> str:
 def day_bounds(text: str, *, end: bool) -> str:
     """``--since 2026-11-01`` starts at that day's midnight (local time); ``--until`` includes the day."""
     text = text.strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        day = datetime.fromisoformat(text)
-        if end:
-            day += timedelta(days=1)
-        return iso(day)  # type: ignore[return-value]
-    moment = utc(text)
-    return iso(moment + timedelta(seconds=1) if end else moment)  # type: ignore[return-value]
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            try:
+                day = datetime.fromisoformat(text)
+            except ValueError:
+                raise UserError(f"{text!r} is not a date: no such day in the calendar") from None
+            if end:
+                day += timedelta(days=1)
+            return iso(day)  # type: ignore[return-value]
+        moment = utc(text)
+        return iso(moment + timedelta(seconds=1) if end else moment)  # type: ignore[return-value]
+    except (OverflowError, ValueError, OSError):  # a day at the very edge of the calendar (0001, 9999)
+        raise UserError(f"{text!r} is too far in the past or the future for a meeting") from None
 
 
 def time_bound(value: str | date | datetime | None, *, end: bool) -> str | None:
@@ -65,4 +71,7 @@ def parse_age(text: str) -> timedelta:
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(h|d|w|mo|m|y)?\s*", (text or "").lower())
     if not match:
         raise UserError(f"{text!r} is not an age like 90d, 12w, 6mo or 1y")
-    return timedelta(days=float(match.group(1)) * _AGE_UNITS[match.group(2) or "d"])
+    days = float(match.group(1)) * _AGE_UNITS[match.group(2) or "d"]
+    if days > 100 * 365:
+        raise UserError(f"{text!r} is older than any recording: give an age of at most 100 years")
+    return timedelta(days=days)

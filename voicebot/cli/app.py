@@ -3,6 +3,7 @@ progress bars, and turning a UserError into one line and an exit code."""
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import contextmanager
 from functools import lru_cache
@@ -75,13 +76,25 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+PRIVATE_UMASK = 0o077  # what voicebot writes is its user's alone: folders 0700, files 0600
+
+
 def run() -> None:
-    """Run the CLI; a UserError becomes one line on stderr and a non-zero exit code."""
+    """Run the CLI; a UserError becomes one line on stderr and a non-zero exit code, and so does any
+    other error (a bug: ``VOICEBOT_DEBUG=1`` shows its traceback)."""
     from voicebot.errors import UserError
 
+    os.umask(PRIVATE_UMASK)
     try:
         app()
     except UserError as exc:
         err_console.print("[bold red]error:[/] ", end="")
-        err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        err_console.print(" ".join(str(exc).split()), markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 -- never a traceback for a user; one line saying what broke
+        if os.environ.get("VOICEBOT_DEBUG"):
+            raise
+        err_console.print("[bold red]error:[/] ", end="")
+        err_console.print(f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:300]} (this is a bug; "
+                          "VOICEBOT_DEBUG=1 shows where)", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(1)

@@ -92,7 +92,7 @@ def search(
 def meetings_list(
     since: str = typer.Option(None, "--since", help="Only meetings on or after this date (2026-11-01)."),
     until: str = typer.Option(None, "--until", help="Only meetings on or before this date."),
-    limit: int = typer.Option(None, "--limit", "-n", min=1, help="At most this many meetings, newest first."),
+    limit: int = typer.Option(None, "--limit", "-n", min=1, max=1_000_000, help="At most this many meetings, newest first."),
     as_json: bool = typer.Option(False, "--json", help="Print the meetings as JSON."),
 ) -> None:
     """List archived meetings, newest first."""
@@ -122,7 +122,7 @@ def meetings_list(
 def meetings_show(
     meeting: str = typer.Argument(..., help="Meeting id (or the beginning of it)."),
     at: str = typer.Option(None, "--at", help="Show the transcript around this time of the recording (12:34 or 1:02:03)."),
-    context: float = typer.Option(30.0, "--context", min=0, help="With --at: seconds of transcript shown before and after."),
+    context: float = typer.Option(30.0, "--context", min=0, max=86400, help="With --at: seconds of transcript shown before and after."),
 ) -> None:
     """Show a meeting: its card, its minutes' summary, and its transcript (or the part around --at)."""
     from voicebot import formats
@@ -303,6 +303,41 @@ def people_forget(
                   f"{report['outbox_emptied']} sent copies emptied, {report['mail_copies']} mail copies erased.",
                   highlight=False)
     _print_report(report)
+
+
+@people_app.command("history")
+def people_history(
+    name: str = typer.Argument(None, help="Only this person's voiceprint changes."),
+    as_json: bool = typer.Option(False, "--json", help="Print the changes as JSON."),
+) -> None:
+    """Every change of a voiceprint, newest first: who made it, from where, and whether it was undone."""
+    with _open() as db:
+        rows = db.voiceprint_history(name)
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        err_console.print("No voiceprint change is logged.")
+        return
+    table = Table("change", "person", "by", "what", "when", "undone")
+    for row in rows:
+        what = ("enrolled" if not row["had_old"] else "replaced") if row["has_new"] else "removed"
+        table.add_row(str(row["id"]), escape(row["name"]), escape(row["changed_by"]),
+                      escape(f"{what}: {row['reason']}" if row["reason"] else what), _when(row["created_at"]),
+                      _when(row["undone_at"]))
+    console.print(table)
+
+
+@people_app.command("undo")
+def people_undo(
+    change: int = typer.Argument(..., min=1, max=2**62, help="The change to undo (`voicebot people history` numbers them)."),
+) -> None:
+    """Undo a voiceprint change: the voiceprint it replaced comes back (or none, if there was none)."""
+    with _open() as db:
+        done = db.undo_voiceprint(change, changed_by="cli")
+    console.print(f"Undid change {done['id']}: {escape(done['name'])} has "
+                  + ("their previous voiceprint again." if done["restored"] else "no voiceprint now."),
+                  highlight=False)
 
 
 @app.command()

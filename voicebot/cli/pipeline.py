@@ -126,24 +126,35 @@ def process(
     language: str = typer.Option("", "--language", "-l", help="Language of the meeting (fr, en...). Default: "
                                                               "detected per chunk, so mixed meetings work."),
     no_email: bool = typer.Option(False, "--no-email", help="Draft and archive the minutes, send no email (a later `voicebot process ID` sends them)."),
+    new_meeting: bool = typer.Option(False, "--new-meeting", help="The same audio was processed before: make a new meeting of it anyway (by default its meeting is continued; nobody gets the same minutes twice either way)."),
+    owner: str = typer.Option(None, "--owner", help="The web user who organised the meeting: they see it on the web (`voicebot users list`)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Accept more than 50 invitees (each gets an email)."),
 ) -> None:
     """Transcribe, tell who spoke, draft the minutes, archive them and email them; a rerun continues where it stopped.
 
     On a meeting id, --title, --invite, --ics and --language update the meeting and redo what they change
-    (the minutes; the speakers' names too for a new invite list; everything for a new language)."""
+    (the minutes; the speakers' names too for a new invite list; everything for a new language). The same
+    audio file given again is recognised and continues its meeting (--new-meeting makes another)."""
     from voicebot import invites, pipeline, record, recordings
 
     s = settings()
+    if owner:
+        check_owner(owner)
     for recovered in record.recover(s):  # a crash's leftovers first, so nothing waits unnoticed
         err_console.print(f"recovered the unfinished recording {recovered.id} "
                           f"(`voicebot process {recovered.id}` or `voicebot resume` processes it)", highlight=False)
-    invitation = invites.collect(invite, ics) if (invite or ics) else None
+    invitation = invites.collect(invite, ics, yes=yes) if (invite or ics) else None
     language = language.strip().lower() or None
     path = Path(source).expanduser()
     redo_from = None
     if path.is_file():
-        meeting = pipeline.import_audio(s, path, title=title, invitation=invitation, language=language)
+        meeting, reused = pipeline.import_or_reuse(s, path, title=title, invitation=invitation, language=language,
+                                                   new_meeting=new_meeting)
         meeting_id = meeting.id
+        if reused:
+            err_console.print(f"this recording was processed before as meeting {meeting_id}: continuing it "
+                              "(--new-meeting makes another)", highlight=False)
+            redo_from = pipeline.amend(s, meeting_id, title=title, invitation=invitation, language=language)
     elif recordings.is_meeting_id(source):
         meeting_id = source
         if not recordings.meeting_dir(s.recordings_dir, meeting_id).is_dir():
@@ -154,7 +165,30 @@ def process(
     else:
         raise UserError(f"{source} is neither an audio file nor a meeting id (like 20261124-093012-weekly-sync-3f9a)")
     console.print(f"meeting: {meeting_id}", highlight=False)
+    if owner:
+        set_owner(meeting_id, owner)
     run_pipeline(meeting_id, email=False if no_email else None, redo_from=redo_from)
+
+
+def check_owner(name: str) -> None:
+    """UserError unless ``name`` is a web user (``--owner``)."""
+    from voicebot.archive import open_archive
+
+    with open_archive(settings()) as db:
+        if db.get_user(name) is None:
+            raise UserError(f"--owner {name}: no such web user; `voicebot users list` shows them")
+
+
+def set_owner(meeting_id: str, name: str) -> None:
+    """The meeting in the archive, organised by the web user ``name`` (who then sees it)."""
+    from voicebot import recordings
+    from voicebot.archive import open_archive
+
+    directory = recordings.meeting_dir(settings().recordings_dir, meeting_id)
+    with open_archive(settings()) as db, db.transaction():
+        if db.get_meeting(meeting_id) is None:
+            db.save_meeting(recordings.load_meeting(directory), directory=directory)
+        db.set_owner(meeting_id, name)
 
 
 @app.command()

@@ -101,15 +101,20 @@ def record(
     duration: str = typer.Option("", "--duration", help="Stop by itself after this long: 90m, 1h30m, 45s or seconds. Default: until stopped."),
     no_process: bool = typer.Option(False, "--no-process", help="Only record; process later with `voicebot process ID`. Default: once stopped, transcribe, draft and email the minutes."),
     no_email: bool = typer.Option(False, "--no-email", help="Process the recording but send no email."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask the organiser to confirm the speakers' names and "
-                                                         "who was there (never asked without a terminal)."),
+    owner: str = typer.Option(None, "--owner", help="The web user who organised the meeting: they see it on the web (`voicebot users list`)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Ask nothing: accept more than 50 invitees (each gets an email) "
+                                                         "and do not ask the organiser to confirm the speakers' names "
+                                                         "and who was there (never asked without a terminal)."),
 ) -> None:
     """Record a meeting from the microphone, crash-safe (Ctrl-C or `voicebot stop` ends it), then process it."""
     from voicebot import invites
+    from voicebot.cli.pipeline import check_owner, set_owner
     from voicebot.record import record as run
 
     s = settings()
-    invitation = invites.collect(invite, ics)
+    if owner:
+        check_owner(owner)
+    invitation = invites.collect(invite, ics, yes=yes)
     max_seconds = parse_duration(duration)
     _recover_leftovers(s)
     view = _StatusView()
@@ -118,6 +123,8 @@ def record(
                       language=language.strip().lower() or None, on_status=view, max_seconds=max_seconds)
     finally:
         view.close()
+    if owner:
+        set_owner(meeting.id, owner)
     if meeting.status == "empty":
         raise UserError(f"no audio was recorded (meeting {meeting.id} kept with status 'empty'); "
                         "check the input device with `voicebot devices`")

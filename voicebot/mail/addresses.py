@@ -83,6 +83,40 @@ def check_address(text: str, *, local_domains: bool = False) -> Address:
     return Address(info.normalized, smtputf8=True)
 
 
+def strict_mailbox(text: str) -> tuple[str, str]:
+    """(display name, address) of exactly one mailbox as a person writes it, ``name@example.org``
+    or ``Name <name@example.org>``, parsed by RFC 5322's rules (the standard library's
+    ``email.headerregistry``) and checked by email-validator (syntax only). AddressError for
+    anything else: text that is not exactly one clean mailbox is refused, never guessed at, so
+    an address is never rewritten to another recipient. The address comes back normalized
+    (its domain in lower case); its local part is never changed."""
+    import unicodedata as ud
+    from email import errors, policy
+
+    from email_validator import EmailNotValidError, validate_email
+
+    raw = (text or "").strip()
+    if not raw:
+        raise AddressError("no address")
+    if _CONTROL_RE.search(raw):
+        raise AddressError("it contains control characters (a line break?)")
+    try:
+        header = policy.default.header_factory("To", raw)
+    except (ValueError, TypeError, IndexError) as exc:
+        raise AddressError(f"it cannot be read as an address ({exc})") from None
+    defects = [d for d in header.defects if not isinstance(d, errors.NonASCIILocalPartDefect)]
+    if defects or len(header.addresses) != 1 or not header.addresses[0].domain:
+        raise AddressError("it is not one address like name@example.org or Name <name@example.org>")
+    mailbox = header.addresses[0]
+    try:
+        checked = validate_email(mailbox.addr_spec, check_deliverability=False, allow_smtputf8=True).normalized
+    except EmailNotValidError as exc:
+        raise AddressError(str(exc)) from None
+    if ud.normalize("NFC", checked.rpartition("@")[0]) != ud.normalize("NFC", mailbox.username):
+        raise AddressError(f"it would be read as {checked}, another address")
+    return " ".join(mailbox.display_name.split()), checked
+
+
 def domain_matches(domain: str, team_domains: list[str]) -> bool:
     """``a.example.org`` is inside ``example.org``; an empty list means every domain is the team's."""
     if not team_domains:

@@ -25,6 +25,7 @@ NOT_FOUND = {404: {"description": "No such meeting (or it has no such file)"}}
 
 class SessionOut(BaseModel):
     user: str = Field(description="The logged-in user")
+    role: str = Field(description="admin (sees every meeting, manages users) or member (sees their meetings)")
     csrf_token: Optional[str] = Field(description="Send it as X-CSRF-Token with every POST made with the "
                                                   "session cookie (null with an API token, which needs none)")
 
@@ -62,8 +63,9 @@ class Week(BaseModel):
 class Stats(BaseModel):
     model_config = ConfigDict(extra="allow")
     recording_now: list[str] = Field(description="Meetings being recorded at this moment")
-    recordings_bytes: int = Field(description="Disk used by recordings/ (audio and artifacts)")
-    free_bytes: int = Field(description="Free disk space where the home folder is")
+    recordings_bytes: Optional[int] = Field(description="Disk used by recordings/ (audio and artifacts); "
+                                                        "null for a member")
+    free_bytes: Optional[int] = Field(description="Free disk space where the home folder is; null for a member")
     meetings_total: int
     recorded_today: int
     recorded_this_week: int
@@ -127,6 +129,7 @@ class MeetingDetail(BaseModel):
     audio_url: Optional[str] = Field(description="The audio (FLAC; Range requests supported), null when not kept")
     downloads: dict[str, str] = Field(description="Format (txt, srt, vtt, json, md) -> URL")
     transcript_url: str
+    shares: list[str] = Field(description="The users this meeting was shared with")
 
 
 class SearchHit(BaseModel):
@@ -144,9 +147,29 @@ class SearchHit(BaseModel):
 
 
 class RenameIn(BaseModel):
-    old: str = Field(description="The speaker as shown now, e.g. 'Speaker 2'")
-    new: str = Field(description="Their name, e.g. 'Claire'")
-    enroll: bool = Field(False, description="Also store this speaker's voice as the new name's voiceprint")
+    old: str = Field(max_length=200, description="The speaker as shown now, e.g. 'Speaker 2'")
+    new: str = Field(max_length=200, description="Their name, e.g. 'Claire'")
+    enroll: bool = Field(False, description="Also store this speaker's voice as the new name's voiceprint (a "
+                                            "member may enroll only their own voice)")
+
+
+class ShareIn(BaseModel):
+    user: str = Field(max_length=64, description="The web user who may see the meeting from now on")
+
+
+class Shared(BaseModel):
+    meeting_id: str
+    shares: list[str]
+
+
+class TokenOut(BaseModel):
+    token_id: str = Field(description="The beginning of the token's id (what `voicebot users tokens` shows)")
+    user_name: str
+    label: str
+    created_at: str
+    expires_at: str
+    revoked_at: Optional[str] = None
+    live: bool
 
 
 # --- the API --------------------------------------------------------------------------------
@@ -156,7 +179,8 @@ class RenameIn(BaseModel):
 def session(request: Request) -> Any:
     """Who is logged in, and the CSRF token for POSTs made with the session cookie."""
     by_token = request.state.by_token
-    return {"user": request.state.user.name, "csrf_token": None if by_token else request.state.session.csrf_token}
+    return {"user": request.state.user.name, "role": request.state.user.role,
+            "csrf_token": None if by_token else request.state.session.csrf_token}
 
 
 @router.get("/status", response_model=Status)
@@ -184,6 +208,9 @@ def meeting(meeting_id: str, db=Depends(get_db)) -> Any:
             "transcript_url": f"/api/meetings/{meeting_id}/transcript"}
 
 
+MAX_VERSION = 2**31 - 1
+
+
 @router.get("/meetings/{meeting_id}/transcript", response_model=schema.Transcript, responses=NOT_FOUND)
 def transcript(meeting_id: str, db=Depends(get_db)) -> Any:
     """The speaker-attributed transcript (the Transcript JSON of `voicebot transcribe --format json`)."""
@@ -195,7 +222,8 @@ def transcript(meeting_id: str, db=Depends(get_db)) -> Any:
 
 
 @router.get("/meetings/{meeting_id}/minutes", response_model=schema.Minutes, responses=NOT_FOUND)
-def minutes(meeting_id: str, version: Optional[int] = Query(None, ge=1, description="A version (default: latest)"),
+def minutes(meeting_id: str, version: Optional[int] = Query(None, ge=1, le=MAX_VERSION,
+                                                            description="A version (default: latest)"),
             db=Depends(get_db)) -> Any:
     """The minutes: summary, key points, decisions, action items (owner, due date, source span), questions."""
     views.get_row(db, meeting_id)
@@ -208,11 +236,33 @@ def minutes(meeting_id: str, version: Optional[int] = Query(None, ge=1, descript
 @router.post("/meetings/{meeting_id}/speakers/rename", response_model=Renamed, responses=NOT_FOUND)
 def rename_speaker(meeting_id: str, body: RenameIn, db=Depends(get_db)) -> Any:
     """Rename a speaker in a meeting (transcript, minutes, files and archive), as
-    `voicebot meetings rename-speaker` does; optionally enroll their voice."""
-    from voicebot.speakers import rename_speaker as rename
-
+    `voicebot meetings rename-speaker` does; optionally enroll their voice. A member may enroll
+    only their own voice, and only an admin may merge two speakers (403 otherwise)."""
     views.get_row(db, meeting_id)
-    return rename(db, meeting_id, body.old, body.new, enroll=body.enroll)
+    return db.rename_speaker(meeting_id, body.old, body.new, enroll=body.enroll)
+
+
+@router.post("/meetings/{meeting_id}/share", response_model=Shared, responses=NOT_FOUND)
+def share(meeting_id: str, body: ShareIn, db=Depends(get_db)) -> Any:
+    """Let another web user see this meeting (anyone who may see it may share it)."""
+    views.get_row(db, meeting_id)
+    db.share_meeting(meeting_id, body.user.strip())
+    return {"meeting_id": meeting_id, "shares": [s["user_name"] for s in db.meeting_shares(meeting_id)]}
+
+
+@router.get("/tokens", response_model=list[TokenOut])
+def tokens(request: Request, db=Depends(get_db)) -> Any:
+    """Your API tokens (an admin: everyone's), live or not, newest first."""
+    user = request.state.user
+    return db.tokens(None if user.admin else user.name)
+
+
+@router.post("/tokens/{token_id}/revoke", response_model=TokenOut,
+             responses={404: {"description": "No such token of yours"}})
+def revoke_token(token_id: str, request: Request, db=Depends(get_db)) -> Any:
+    """End an API token (yours; an admin: anyone's) at once."""
+    user = request.state.user
+    return db.revoke_token(token_id, None if user.admin else user.name)
 
 
 @router.get("/search", response_model=list[SearchHit])

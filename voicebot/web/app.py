@@ -20,10 +20,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from voicebot import __version__
+from voicebot.archive.access import Forbidden
 from voicebot.config import Settings
 from voicebot.errors import UserError
-from voicebot.web import api, pages, views
-from voicebot.web.auth import LoginLimiter, Users, load_secret
+from voicebot.web import admin, api, pages, views
+from voicebot.web.auth import LoginThrottle, Users, load_secret
 from voicebot.web.deps import HERE, page, templates
 from voicebot.web.guard import Guard
 
@@ -32,6 +33,8 @@ DESCRIPTION = """The meeting archive of a voicebot server: meetings, minutes, tr
 Every route needs a login: either the session cookie of a browser logged in at /login (then every
 POST also sends the session's CSRF token in the `X-CSRF-Token` header; `GET /api/session` gives it),
 or an API token from `voicebot users token NAME`, sent as `Authorization: Bearer <token>`.
+A member sees the meetings they organised, were invited to, spoke in, or that were shared with
+them (any other meeting answers 404); an admin sees every meeting, the incidents and the outbox.
 Times inside a recording are seconds; other times are ISO 8601."""
 
 
@@ -53,15 +56,20 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.users = users
     app.state.templates = templates()
-    app.state.login_limits = {"user": LoginLimiter(limit=5), "address": LoginLimiter(limit=20)}
+    app.state.login_throttle = LoginThrottle()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(api.files)
+    app.include_router(admin.router)
 
     @app.exception_handler(views.NotFound)
     async def not_found(request: Request, exc: views.NotFound) -> Any:
         return _error(request, 404, str(exc))
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Any:
+        return _error(request, 403, str(exc))
 
     @app.exception_handler(UserError)
     async def bad_request(request: Request, exc: UserError) -> Any:

@@ -4,18 +4,19 @@
   table keeps only the hash. ``web.password`` in the settings is a shared
   password for the user name ``admin`` (hashed when the server starts; a
   ``voicebot users add admin`` user takes precedence).
-- A login is a session in a signed cookie (itsdangerous, HMAC-SHA256 with the
-  secret ``web.secret`` or one generated once into ``<home>/web-secret``,
-  mode 0600). The cookie carries the user name, a fingerprint of their
-  password hash (changing the password or removing the user ends their
-  sessions), the login time (sessions last ``web.session_hours``), and the
-  CSRF token every state-changing request must send back.
-- API tokens (``voicebot users token NAME``) are signed the same way, for
+- A login is a server-side session (``voicebot.archive.sessions``): the
+  browser's cookie holds its random secret, signed (itsdangerous, HMAC-SHA256
+  with the secret ``web.secret`` or one generated once into
+  ``<home>/web-secret``, mode 0600) with the CSRF token every state-changing
+  request must send back. It ends at logout, after ``web.session_hours``, when
+  the password changes, or when the user is disabled or removed.
+- API tokens (``voicebot users token NAME``) are server-side records too, for
   scripts: ``Authorization: Bearer <token>``. They need no CSRF token (a
-  browser never adds them by itself) and end with the password, the user or
-  their expiry date.
-- Failed logins are counted per user name and per client address; past the
-  limit, logins are refused for a while (HTTP 429) even with the right password.
+  browser never adds them by itself), are listed (``voicebot users tokens``)
+  and revoked one by one, and end with the password, the user or their expiry.
+- Failed logins are throttled per (user name, client address) with growing
+  delays (``LoginThrottle``): guessing slows down, the owner is not locked out.
+- Users are ``admin`` or ``member`` (``voicebot.archive.access`` says what each may see).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ import os
 import secrets
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,19 @@ def check_password(password: str) -> str:
     if len(password) > MAX_PASSWORD:
         raise UserError(f"the password is too long: at most {MAX_PASSWORD} characters")
     return password
+
+
+def check_email(text: str) -> str:
+    """A user's email address, parsed strictly (lower case), or a UserError."""
+    from voicebot.mail.addresses import AddressError, strict_mailbox
+
+    try:
+        name, address = strict_mailbox(text)
+    except AddressError as exc:
+        raise UserError(f"{text!r} is not an email address ({exc}); write name@example.org") from None
+    if name:
+        raise UserError(f"give the address alone (name@example.org), not {text!r}")
+    return address.lower()
 
 
 def hash_password(password: str) -> str:
@@ -148,32 +161,22 @@ def _create_secret(path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-# --- signed values: sessions and API tokens -------------------------------------------
+# --- the signed cookie ------------------------------------------------------------------
 
 
 class Signer:
-    """Signs and checks small JSON values with the secret (one salt per use)."""
+    """Signs and checks the session cookie's small JSON value with the secret."""
 
     def __init__(self, secret: bytes) -> None:
         from itsdangerous import URLSafeSerializer
 
         self._session = URLSafeSerializer(secret, salt="voicebot.session")
-        self._token = URLSafeSerializer(secret, salt="voicebot.api-token")
 
     def dump_session(self, data: dict[str, Any]) -> str:
         return self._session.dumps(data)
 
     def load_session(self, text: str | None) -> dict[str, Any] | None:
         return _checked(self._session, text, 4096)
-
-    def dump_token(self, name: str, print_: str, expires: float) -> str:
-        return self._token.dumps({"u": name, "f": print_, "x": int(expires)})
-
-    def load_token(self, text: str) -> dict[str, Any] | None:
-        data = _checked(self._token, text, 2048)
-        if data is None or not isinstance(data.get("x"), int) or data["x"] < time.time():
-            return None
-        return data
 
 
 def _checked(serializer, text: str | None, limit: int) -> dict[str, Any] | None:
@@ -191,14 +194,16 @@ def _checked(serializer, text: str | None, limit: int) -> dict[str, Any] | None:
 
 @dataclass
 class Session:
-    """The signed-cookie session of one browser. ``modified`` sessions are sent back as a new cookie."""
+    """The signed cookie of one browser: the secret of its server-side login (``s``), its CSRF token
+    (``c``) and one-time messages (``m``). ``modified`` sessions are sent back as a new cookie."""
 
     data: dict[str, Any] = field(default_factory=dict)
     modified: bool = False
 
     @property
-    def user(self) -> str | None:
-        return self.data.get("u")
+    def secret(self) -> str | None:
+        value = self.data.get("s")
+        return value if isinstance(value, str) else None
 
     @property
     def csrf_token(self) -> str:
@@ -211,9 +216,9 @@ class Session:
         token = self.data.get("c")
         return bool(token and sent) and hmac.compare_digest(str(token), str(sent))
 
-    def login(self, name: str, print_: str) -> None:
-        """A fresh session for this user: a new CSRF token (none from before the login is kept)."""
-        self.data = {"u": name, "f": print_, "t": int(time.time()), "c": secrets.token_urlsafe(32)}
+    def login(self, secret: str) -> None:
+        """A fresh session for a new login: a new CSRF token (none from before the login is kept)."""
+        self.data = {"s": secret, "c": secrets.token_urlsafe(32)}
         self.modified = True
 
     def logout(self) -> None:
@@ -239,10 +244,25 @@ class Session:
 class User:
     name: str
     print: str  # fingerprint of the password (hash): a new password ends sessions and tokens
+    email: str | None = None
+    role: str = "member"
+
+    @property
+    def viewer(self):
+        """Who the archive's access rule sees (voicebot.archive.access.Viewer)."""
+        from voicebot.archive.access import Viewer
+
+        return Viewer(self.name, self.email, self.role)
+
+    @property
+    def admin(self) -> bool:
+        return self.role == "admin"
 
 
 class Users:
-    """Finds users and checks their passwords: the archive's users table, then ``web.password``."""
+    """Finds users, checks their passwords, and keeps their logins: the archive's users table,
+    then ``web.password`` (the user ``admin``, an admin); logins are rows of the archive's
+    sessions table (``voicebot.archive.sessions``)."""
 
     def __init__(self, settings: Settings, secret: bytes) -> None:
         self.settings = settings
@@ -268,103 +288,130 @@ class Users:
         if self._settings_hash:
             return True
         with self._open() as db:
-            return bool(db.list_users())
+            return any(not row["disabled_at"] for row in db.list_users())
 
-    def _password_of(self, name: str) -> tuple[str, str] | None:
-        """(password hash, its print) of a user: the archive's users first, then web.password's admin."""
-        with self._open() as db:
-            row = db.get_user(name)
+    def _account(self, db, name: str) -> tuple[str, User] | None:
+        """(password hash, the user) of a name that may log in: the archive's users first, then
+        web.password's admin. None for an unknown or disabled user."""
+        row = db.get_user(name)
         if row:
-            return row["password_hash"], fingerprint(row["password_hash"])
+            if row.get("disabled_at"):
+                return None
+            return row["password_hash"], User(name, fingerprint(row["password_hash"]), row.get("email"),
+                                              row.get("role") or "member")
         if name == SETTINGS_USER and self._settings_hash:
-            return self._settings_hash, self._settings_print  # type: ignore[return-value]
+            return self._settings_hash, User(name, self._settings_print, None, "admin")  # type: ignore[arg-type]
         return None
 
     def authenticate(self, name: str, password: str) -> User | None:
         """The user, when the password is right; None otherwise (as slowly either way)."""
         name = (name or "").strip()
-        stored = self._password_of(name) if name and len(name) <= MAX_USER_NAME else None
+        stored = None
+        if name and len(name) <= MAX_USER_NAME and name.isprintable():  # never a user with a control character
+            with self._open() as db:
+                stored = self._account(db, name)
         if stored is None:
             burn_time(password)
             return None
         if not verify_password(stored[0], password):
             return None
-        return User(name, stored[1])
+        return stored[1]
 
-    def current(self, name: str | None, print_: str | None) -> User | None:
-        """The user a session or token names, if they still exist with the same password."""
-        if not name or not print_:
+    def _live(self, secret: str | None, kind: str) -> User | None:
+        """The user a session cookie's or an API token's secret logs in, while its record is live and
+        the user still exists, is not disabled, and has the same password."""
+        if not secret:
             return None
-        stored = self._password_of(name)
-        if stored is None or not hmac.compare_digest(stored[1], str(print_)):
+        with self._open() as db:
+            row = db.get_session(secret, kind)
+            stored = self._account(db, row["user_name"]) if row else None
+        if stored is None or not hmac.compare_digest(stored[1].print, str(row["print"])):  # type: ignore[index]
             return None
-        return User(name, print_)
+        return stored[1]
+
+    def start_session(self, user: User) -> str:
+        """A new server-side session for a user who just logged in; the secret for their cookie."""
+        from datetime import timedelta
+
+        from voicebot.archive.sessions import SESSION
+
+        with self._open() as db:
+            return db.add_session(user.name, SESSION, user.print, timedelta(hours=self.settings.web.session_hours))
+
+    def end_session(self, secret: str | None) -> None:
+        if secret:
+            with self._open() as db:
+                db.revoke_session(secret)
 
     def from_session(self, session: Session) -> User | None:
-        started = session.data.get("t")
-        if not isinstance(started, int) or time.time() - started > self.settings.web.session_hours * 3600:
-            return None
-        return self.current(session.user, session.data.get("f"))
+        from voicebot.archive.sessions import SESSION
+
+        return self._live(session.secret, SESSION)
 
     def from_token(self, token: str) -> User | None:
-        data = self.signer.load_token(token)
-        return self.current(data.get("u"), data.get("f")) if data else None
+        from voicebot.archive.sessions import TOKEN
 
-    def make_token(self, name: str, days: float) -> tuple[str, float]:
-        """An API token for an existing user, valid ``days``; (token, expiry as a UNIX time)."""
-        stored = self._password_of(name)
-        if stored is None:
-            raise UserError(f"no web user {name!r}; `voicebot users list` shows them")
-        if days <= 0:
-            raise UserError("a token must last a positive number of days")
-        expires = time.time() + days * 86400
-        return self.signer.dump_token(name, stored[1], expires), expires
+        return self._live(token, TOKEN)
+
+    def make_token(self, name: str, days: float, label: str = "") -> tuple[str, float]:
+        """A new API token for an existing user, valid ``days``; (token, expiry as a UNIX time).
+        ``voicebot users tokens`` lists it, ``voicebot users revoke-token`` ends it."""
+        from datetime import timedelta
+
+        from voicebot.archive.sessions import TOKEN
+
+        if not days or days <= 0 or days > 3660:
+            raise UserError("a token lasts a positive number of days, ten years at most")
+        with self._open() as db:
+            stored = self._account(db, name)
+            if stored is None:
+                raise UserError(f"no web user {name!r} who may log in; `voicebot users list` shows them")
+            token = db.add_session(name, TOKEN, stored[1].print, timedelta(days=days), label=label)
+        return token, time.time() + days * 86400
 
 
-# --- login rate limiting ----------------------------------------------------------------
+# --- login throttling ---------------------------------------------------------------------
 
 
-class LoginLimiter:
-    """Failed logins per key (a user name, a client address) in a sliding window.
+class LoginThrottle:
+    """Failed logins per (user name, client address), with growing delays.
 
-    A key with ``limit`` failures in the last ``window`` seconds is blocked until
-    the oldest of them leaves the window. Memory stays bounded (``max_keys``)."""
+    The first ``free`` failures of a pair cost nothing; after that each attempt of that pair must
+    wait twice as long as the last (1 s, 2 s, 4 s... at most ``max_delay``), counted from the
+    last failure. Guessing one user's password from one address slows to a crawl, while the
+    user, from their own address, is never locked out; a success clears the pair. A pair
+    whose last failure is older than ``forget_after`` starts afresh. Memory stays bounded."""
 
-    def __init__(self, limit: int = 5, window: float = 900.0, max_keys: int = 10000) -> None:
-        self.limit, self.window, self.max_keys = limit, window, max_keys
-        self._failures: dict[str, deque[float]] = {}
+    def __init__(self, free: int = 3, max_delay: float = 300.0, forget_after: float = 3600.0,
+                 max_keys: int = 10000) -> None:
+        self.free, self.max_delay, self.forget_after, self.max_keys = free, max_delay, forget_after, max_keys
+        self._failures: dict[tuple[str, str], tuple[int, float]] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        stamps = self._failures.get(key)
-        if stamps is None:
-            return deque()
-        while stamps and stamps[0] <= now - self.window:
-            stamps.popleft()
-        if not stamps:
-            self._failures.pop(key, None)
-        return stamps
+    @staticmethod
+    def _key(user: str, address: str) -> tuple[str, str]:
+        return (user or "").strip().casefold()[:MAX_USER_NAME + 1], address or "unknown"
 
-    def retry_after(self, *keys: str, now: float | None = None) -> float:
-        """Seconds until a login may be tried for these keys (0: now)."""
-        now = time.time() if now is None else now
-        wait = 0.0
-        with self._lock:
-            for key in keys:
-                stamps = self._recent(key, now)
-                if len(stamps) >= self.limit:
-                    wait = max(wait, stamps[len(stamps) - self.limit] + self.window - now)
-        return wait
-
-    def failed(self, *keys: str, now: float | None = None) -> None:
+    def retry_after(self, user: str, address: str, now: float | None = None) -> float:
+        """Seconds until this user may be tried again from this address (0: now)."""
         now = time.time() if now is None else now
         with self._lock:
-            if len(self._failures) >= self.max_keys:  # forget the keys whose last failure is oldest
-                for key in sorted(self._failures, key=lambda k: self._failures[k][-1])[: self.max_keys // 10]:
-                    del self._failures[key]
-            for key in keys:
-                self._failures.setdefault(key, deque()).append(now)
+            count, last = self._failures.get(self._key(user, address), (0, 0.0))
+        if count < self.free or now - last > self.forget_after:
+            return 0.0
+        delay = min(2.0 ** (count - self.free), self.max_delay)
+        return max(0.0, last + delay - now)
 
-    def succeeded(self, key: str) -> None:
+    def failed(self, user: str, address: str, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        key = self._key(user, address)
         with self._lock:
-            self._failures.pop(key, None)
+            if key not in self._failures and len(self._failures) >= self.max_keys:
+                for old in sorted(self._failures, key=lambda k: self._failures[k][1])[: self.max_keys // 10]:
+                    del self._failures[old]
+            count, last = self._failures.get(key, (0, now))
+            self._failures[key] = (1 if now - last > self.forget_after else count + 1, now)
+
+    def succeeded(self, user: str, address: str) -> None:
+        with self._lock:
+            self._failures.pop(self._key(user, address), None)

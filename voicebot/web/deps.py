@@ -1,5 +1,9 @@
 """What every route of the web app needs, in one module the routes import (so that app.py, which
-assembles them, is imported by nobody): the page renderer and the archive dependency."""
+assembles them, is imported by nobody): the page renderer and the archive dependency.
+
+Routes never get the archive itself: ``get_db`` gives the archive as the logged-in user may
+see it (``voicebot.archive.access.MeetingView``), so every page, API route, download, audio
+request, search and dashboard figure goes through the one access rule."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from starlette.templating import Jinja2Templates
 
 from voicebot import __version__, formats
 from voicebot.archive import open_archive
+from voicebot.archive.access import MeetingView
 from voicebot.minutes import render
 from voicebot.web import views
 
@@ -37,7 +42,7 @@ def page(request: Request, name: str, context: dict[str, Any] | None = None, sta
     return request.app.state.templates.TemplateResponse(request, name, values, status_code=status)
 
 
-def get_db(request: Request) -> Iterator[Any]:
-    """The archive, opened for one request (a FastAPI dependency)."""
+def get_db(request: Request) -> Iterator[MeetingView]:
+    """The archive as the logged-in user may see it, opened for one request (a FastAPI dependency)."""
     with open_archive(request.app.state.settings) as db:
-        yield db
+        yield MeetingView(db, request.state.user.viewer)

@@ -2,8 +2,9 @@
 
 For each HTTP request, before any route runs:
 
-1. the session cookie is checked (signature, age, the user still exists with the
-   same password) or, for scripts, an ``Authorization: Bearer`` API token;
+1. the session cookie is checked (its signature, then its server-side record: not
+   logged out, not expired, the user still exists, is not disabled and has the same
+   password) or, for scripts, an ``Authorization: Bearer`` API token (the same checks);
 2. without a valid login, only the login page (GET and POST ``/login``) and its
    own stylesheet (``/static/login.css``) answer; pages get ``303`` to
    ``/login?next=...``, everything else (API, audio, downloads, static files,
@@ -85,10 +86,10 @@ class Guard:
                 await self._plain(send, 401, "invalid or expired API token; make a new one with "
                                              "`voicebot users token NAME`")
                 return
-        elif session.user:
+        elif session.secret:
             user = await run_in_threadpool(self.users.from_session, session)
             if user is None:
-                session.logout()  # expired, or the user was removed or changed password
+                session.logout()  # logged out, expired, or the user was disabled, removed or changed password
         state = scope.setdefault("state", {})
         state.update(session=session, user=user, by_token=by_token)
         method, path = scope["method"], scope["path"]

@@ -1,12 +1,12 @@
 """The HTML pages: login, dashboard, meetings, a meeting (minutes, transcript, audio,
-renaming a speaker), search. Server-rendered; ``static/meeting.js`` adds the
-synced audio player."""
+renaming a speaker, sharing it), search, and the admin's users page. Server-rendered;
+``static/meeting.js`` adds the synced audio player."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
 
 from voicebot import formats
@@ -46,31 +46,34 @@ def login_form(request: Request, next: str = "/") -> Any:
 
 
 @router.post("/login")
-def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/")) -> Any:
-    limits = request.app.state.login_limits
+def login(request: Request, username: str = Form("", max_length=1000), password: str = Form("", max_length=4096),
+          next: str = Form("/", max_length=4096)) -> Any:
+    throttle = request.app.state.login_throttle
+    # the peer's address; a proxy's X-Forwarded-For counts only from web.trusted_proxies (see `voicebot serve`)
     address = request.client.host if request.client else "unknown"
     name = username.strip()
     form = {"next": safe_next(next), "username": name}
-    wait = max(limits["user"].retry_after(name.lower()), limits["address"].retry_after(address))
+    wait = throttle.retry_after(name, address)
     if wait > 0:
-        minutes = max(1, round(wait / 60))
-        response = page(request, "login.html", {**form, "error": f"Too many failed logins. Try again in "
-                                                                  f"{minutes} minute{'s' if minutes > 1 else ''}."},
+        seconds = int(wait) + 1
+        response = page(request, "login.html", {**form, "error": f"Too many failed logins for {name or 'this name'}"
+                                                                  f" from here: wait {seconds} s, then try again."},
                         status=429)
-        response.headers["Retry-After"] = str(int(wait) + 1)
+        response.headers["Retry-After"] = str(seconds)
         return response
-    user = request.app.state.users.authenticate(name, password)
+    users = request.app.state.users
+    user = users.authenticate(name, password)
     if user is None:
-        limits["user"].failed(name.lower())
-        limits["address"].failed(address)
+        throttle.failed(name, address)
         return page(request, "login.html", {**form, "error": "Wrong user name or password."}, status=401)
-    limits["user"].succeeded(name.lower())
-    request.state.session.login(user.name, user.print)
+    throttle.succeeded(name, address)
+    request.state.session.login(users.start_session(user))
     return _redirect(safe_next(next))
 
 
 @router.post("/logout")
 def logout(request: Request) -> Any:
+    request.app.state.users.end_session(request.state.session.secret)  # the cookie stops working everywhere
     request.state.session.logout()
     return _redirect("/login")
 
@@ -84,7 +87,8 @@ def dashboard(request: Request, db=Depends(get_db)) -> Any:
 
 
 @router.get("/meetings")
-def meetings(request: Request, since: str = "", until: str = "", db=Depends(get_db)) -> Any:
+def meetings(request: Request, since: str = Query("", max_length=64), until: str = Query("", max_length=64),
+             db=Depends(get_db)) -> Any:
     error = None
     try:
         rows = db.list_meetings(since=since.strip() or None, until=until.strip() or None, limit=MEETINGS_LIMIT)
@@ -103,14 +107,12 @@ def meeting(request: Request, meeting_id: str, t: str | None = None, db=Depends(
 
 
 @router.post("/meetings/{meeting_id}/rename-speaker")
-def rename_speaker(request: Request, meeting_id: str, old: str = Form(...), new: str = Form(""),
-                   enroll: bool = Form(False), db=Depends(get_db)) -> Any:
-    from voicebot.speakers import rename_speaker as rename
-
+def rename_speaker(request: Request, meeting_id: str, old: str = Form(..., max_length=200),
+                   new: str = Form("", max_length=200), enroll: bool = Form(False), db=Depends(get_db)) -> Any:
     views.get_row(db, meeting_id)
     session = request.state.session
     try:
-        done = rename(db, meeting_id, old, new, enroll=enroll)
+        done = db.rename_speaker(meeting_id, old, new, enroll=enroll)
     except UserError as exc:
         session.flash(f"Could not rename {old}: {exc}", "error")
     else:
@@ -119,9 +121,24 @@ def rename_speaker(request: Request, meeting_id: str, old: str = Form(...), new:
     return _redirect(views.meeting_url(meeting_id))
 
 
+@router.post("/meetings/{meeting_id}/share")
+def share(request: Request, meeting_id: str, user: str = Form(..., max_length=64), db=Depends(get_db)) -> Any:
+    views.get_row(db, meeting_id)
+    session = request.state.session
+    try:
+        added = db.share_meeting(meeting_id, user.strip())
+    except UserError as exc:
+        session.flash(f"Could not share: {exc}", "error")
+    else:
+        session.flash(f"Shared with {user.strip()}." if added else f"{user.strip()} could see it already.")
+    return _redirect(views.meeting_url(meeting_id))
+
+
 @router.get("/search")
-def search(request: Request, q: str = "", speaker: str = "", meeting: str = "", since: str = "", until: str = "",
-           limit: int = views.SEARCH_LIMIT, db=Depends(get_db)) -> Any:
+def search(request: Request, q: str = Query("", max_length=1000), speaker: str = Query("", max_length=200),
+           meeting: str = Query("", max_length=200), since: str = Query("", max_length=64),
+           until: str = Query("", max_length=64), limit: int = Query(views.SEARCH_LIMIT, ge=1, le=views.SEARCH_MAX),
+           db=Depends(get_db)) -> Any:
     results, error = [], None
     if q.strip():
         try:

@@ -1,7 +1,9 @@
 """What the pages and the JSON API show, gathered once: both render these dicts.
 
-Everything comes from the archive (``voicebot.archive``); the audio file from
-the meeting's folder. Nothing here knows about HTTP.
+Everything comes from the archive as the logged-in user may see it (``db`` is a
+``voicebot.archive.access.MeetingView``: a meeting they may not see does not
+exist for them); the audio file from the meeting's folder. Nothing here knows
+about HTTP.
 """
 
 from __future__ import annotations
@@ -81,11 +83,12 @@ def weekly_activity(meetings: list[dict[str, Any]], now: datetime, weeks: int = 
 
 def dashboard(db, now: datetime | None = None) -> dict[str, Any]:
     """What ``voicebot status`` shows (voicebot.health.status: counts, unfinished jobs, incidents,
-    recordings in progress, disk), plus activity per week, failed messages and recent meetings."""
+    recordings in progress, disk), plus activity per week, failed messages and recent meetings;
+    for a member, about their meetings only (no incidents, messages or disk)."""
     from voicebot import health
 
     now = now or datetime.now().astimezone()
-    status = health.status(db.settings, now, incidents=INCIDENTS_SHOWN)
+    status = health.status(db.settings, now, incidents=INCIDENTS_SHOWN, viewer=db.viewer)
     jobs = []
     for meeting_id, stuck in list(status["unfinished"].items())[:JOBS_SHOWN]:
         row = db.get_meeting(meeting_id)
@@ -178,6 +181,7 @@ def meeting_detail(db, meeting_id: str) -> dict[str, Any]:
         "audio_url": f"/meetings/{meeting_id}/audio" if has_audio else None,
         "downloads": downloads,
         "jobs": db.job_stages(meeting_id),
+        "shares": [s["user_name"] for s in db.meeting_shares(meeting_id)],
     }
 
 
