@@ -235,13 +235,17 @@ def review(proposed: Proposed, fallback: Result, sentences: list[Sentence], peop
                                                                                sentences), lambda q: q.text, "question")
     kept = len(decisions) + len(actions) + len(questions)
     # The extractive engine fills in what the model did not give (or gave wrong).
-    def fill(kept_items: list, extra: list) -> list:
-        return kept_items + [e for e in extra if not any(
-            spans_overlap(e.source_start, e.source_end, k.source_start, k.source_end) for k in kept_items)]
+    # An item the rules found is the same as a kept one when their moments overlap (no slack: two tasks said
+    # back to back are two tasks) and they say much the same, or give the task to the same person.
+    def fill(kept_items: list, extra: list, text_of) -> list:
+        def same(e, k) -> bool:
+            return spans_overlap(e.source_start, e.source_end, k.source_start, k.source_end, slack=0.0) and (
+                word_overlap(text_of(e), text_of(k)) >= 0.3 or getattr(e, "owner", None) == getattr(k, "owner", 0))
+        return kept_items + [e for e in extra if not any(same(e, k) for k in kept_items)]
 
-    decisions = fill(decisions, fallback.decisions)
-    actions = fill(actions, fallback.action_items)
-    questions = fill(questions, fallback.open_questions)
+    decisions = fill(decisions, fallback.decisions, lambda d: d.text)
+    actions = fill(actions, fallback.action_items, lambda a: a.task)
+    questions = fill(questions, fallback.open_questions, lambda q: q.text)
     nxt = next((n for n in proposed.next_meeting if support.check_next_meeting(n, sentences, base) is None), None)
     result = Result(
         decisions=sorted(decisions, key=lambda d: d.source_start),
