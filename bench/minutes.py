@@ -273,7 +273,7 @@ def run(quick: bool, out_dir: Path, engines: list[str] | None = None) -> dict:
     rows = []
     totals = {"ours": [0, 0, 0], "peer": [0, 0, 0]}  # matched, drafted, expected
     for name, transcript, meeting, expected in cases:
-        ours = score(draft(transcript, settings, meeting=meeting), expected)
+        ours = score(draft(transcript, settings, meeting=meeting, engine="extractive"), expected)
         theirs = score(peer(transcript, meeting), expected)
         rows.append({"input": name, "ours": ours, "peer": theirs})
         for key, result in (("ours", ours), ("peer", theirs)):
@@ -284,7 +284,7 @@ def run(quick: bool, out_dir: Path, engines: list[str] | None = None) -> dict:
     transcript = long_transcript(seconds)
     meeting = _sample("en")[1]
     start = time.perf_counter()
-    minutes = draft(transcript, settings, meeting=meeting)
+    minutes = draft(transcript, settings, meeting=meeting, engine="extractive")
     ours_time = time.perf_counter() - start
     start = time.perf_counter()
     peer(transcript, meeting)

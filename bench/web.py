@@ -73,7 +73,7 @@ def _meeting(settings, minutes_long: float, index: int) -> str:
                              started_at=f"2026-03-1{index}T09:30:00+01:00")
     recordings.save_meeting(directory, meeting)
     (directory / recordings.TRANSCRIPT).write_text(schema.dumps(transcript), encoding="utf-8")
-    minutes = draft(transcript, settings, meeting=meeting)
+    minutes = draft(transcript, settings, meeting=meeting, engine="extractive")
     write_minutes(directory, minutes)
     with open_archive(settings) as db:
         db.save_meeting(meeting, directory=directory)
