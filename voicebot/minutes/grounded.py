@@ -148,8 +148,8 @@ def line(s: Sentence, number: int) -> str:
 
 _CUE = re.compile(r"\b(?:decid|agree|settl|final|will|'ll|need|must|should|deadline|budget|price|cost|plan|"
                   r"next|action|task|question|problem|issue|propos|suggest|recommend|conclu|summar|"
-                  r"decid|d'accord|valid|on\s+part|il\s+faut|doit|devr|va\s|vais|prochain|budget|prix|cout|"
-                  r"probleme|question|propos|conclu|resum)", re.IGNORECASE)
+                  r"d'accord|valid|on\s+part|il\s+faut|doit|devr|va\s|vais|prochain|prix|cout|probleme|resum)",
+                  re.IGNORECASE)
 
 
 def select(sentences: list[Sentence], budget: int, keep: set[int]) -> list[Sentence]:
