@@ -188,13 +188,19 @@ def run_engine(engine: str, paths: list[Path]) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         result = Path(tmp) / "result.json"
         started = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "bench.qmsum", "--worker", engine, "--result", str(result),
-                               "--files", ",".join(str(p) for p in paths)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen([sys.executable, "-m", "bench.qmsum", "--worker", engine, "--result", str(result),
+                                 "--files", ",".join(str(p) for p in paths)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        lines = []
+        for line in proc.stderr:  # the child's progress, shown as it goes; its last line names a failure
+            if line.startswith("qmsum: "):
+                print(line, end="", file=sys.stderr, flush=True)
+            if line.strip():
+                lines.append(line.rstrip())
+        returncode = proc.wait()
         wall = round(time.monotonic() - started, 1)
-        if proc.returncode != 0 or not result.is_file():
-            lines = [line for line in proc.stderr.splitlines() if line.strip()]
-            return {"error": lines[-1] if lines else f"exit code {proc.returncode}", "wall_seconds": wall}
+        if returncode != 0 or not result.is_file():
+            return {"error": lines[-1] if lines else f"exit code {returncode}", "wall_seconds": wall}
         data = json.loads(result.read_text(encoding="utf-8"))
     data["wall_seconds"] = wall
     return data
