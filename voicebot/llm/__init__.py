@@ -1,5 +1,6 @@
-"""Local language models: which GGUF models voicebot knows and how to install them (``models``), and the
-llama.cpp runtime that runs one in-process with a deadline and JSON-schema answers (``runtime``).
+"""Language models: which GGUF models voicebot knows and how to install them (``models``), the llama.cpp
+runtime that runs one in-process with a deadline (``runtime``), and the same ``chat()`` over an
+OpenAI-compatible endpoint (``remote``) or a transformers model (``hf``).
 
-The minutes use it today; the prompts live with the feature that owns them (voicebot.minutes.grounded).
+The minutes use them today; the prompts live with the feature that owns them (voicebot.minutes.grounded).
 """

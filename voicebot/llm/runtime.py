@@ -7,7 +7,9 @@ JSON schema (llama.cpp turns the schema into a grammar, so the answer always par
 
 In-process rather than llama.cpp's OpenAI-compatible server: no port, no second process to start,
 supervise and secure, and the model stays loaded (memory-mapped) between calls of one run. Users who
-already run a model server (Ollama, llama.cpp server, vLLM) use the ``openai`` minutes engine instead.
+already run a model server (Ollama, llama.cpp server, vLLM) use the ``openai`` minutes engine instead
+(voicebot.llm.remote), and a transformers model the ``transformers`` one (voicebot.llm.hf): both answer
+the same ``chat()`` (``ChatModel``), so every feature's prompts and checks run unchanged on them.
 
 Whatever goes wrong (the binding missing, no model, a damaged file, a deadline passed) raises
 ``LLMUnavailable`` with a sentence a user can act on; callers fall back and say so.
@@ -22,7 +24,7 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from voicebot.config import Settings
 from voicebot.errors import ModelError
@@ -88,6 +90,16 @@ class Call:
     answer_pieces: int
     first_piece_seconds: float
     seconds: float
+
+
+class ChatModel(Protocol):
+    """What a feature needs from a model, wherever it runs: a name to tell users, and greedy answers."""
+
+    name: str
+
+    def chat(self, messages: list[dict], *, max_tokens: int = 512, deadline: Deadline | None = None) -> str:
+        """The answer's text; LLMUnavailable once ``deadline`` has passed or the model cannot answer."""
+        ...
 
 
 class LocalModel:

@@ -99,8 +99,6 @@ def draft(transcript: schema.Transcript, settings: Settings, *, meeting: schema.
     if engine == "extractive":
         result = llm.supported(found, sents, people, base)
         notes.append(note(language, "no_model" if no_model else "extractive"))
-    elif engine == "llama":
-        result = llm.run_local(settings, sents, people, base, language, minutes.title, found)
     else:
         result = llm.run(engine, settings, sents, people, base, language, minutes.title, found)
     if engine != "extractive":

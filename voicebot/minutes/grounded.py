@@ -31,7 +31,7 @@ from datetime import date
 from voicebot import schema
 from voicebot.config import Settings
 from voicebot.formats import clock
-from voicebot.llm.runtime import Deadline, LLMUnavailable, LocalModel
+from voicebot.llm.runtime import ChatModel, Deadline, LLMUnavailable
 from voicebot.minutes import dates, support
 from voicebot.minutes.extractive import Extracted
 from voicebot.minutes.people import People
@@ -338,7 +338,7 @@ class Drafted:
     stopped: str | None = None  # why the model stopped before the end, when it did
 
 
-def draft(model: LocalModel, settings: Settings, sentences: list[Sentence], people: People, base: date,
+def draft(model: ChatModel, settings: Settings, sentences: list[Sentence], people: People, base: date,
           language: str, title: str, rules: Extracted) -> Drafted:
     """Map the selected transcript through the model, ground what it proposes, reduce the notes."""
     deadline = Deadline.after(settings.llm.timeout)
