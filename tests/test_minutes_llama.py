@@ -168,3 +168,16 @@ def test_a_proposal_is_kept_only_where_the_transcript_says_it_and_owner_and_date
     [task] = out.action_items
     assert (task.owner, task.due, task.task) == ("Carol", "2026-03-13", "Update the test plan")
     assert len(out.rejected) == 2 and answer["notes"].startswith("Alice asked Carol")
+
+
+def test_a_sentence_the_model_repeats_is_kept_once():
+    looped = ("The meeting compared two designs. Professor C suggested comparing neural nets to SVMs. "
+              + "Professor C also suggested comparing neural net approaches to SVMs. " * 12
+              + "Grad A will run the tests next week.")
+    written: list[str] = []
+    assert grounded.without_repeats(looped, written) == ("The meeting compared two designs. Professor C suggested "
+                                                         "comparing neural nets to SVMs. Grad A will run the tests "
+                                                         "next week.")
+    # a later part's notes do not say again what an earlier part's said; what is new stays
+    assert grounded.without_repeats("Grad A will run the tests next week. Agreed. The budget is fixed.",
+                                    written) == "Agreed. The budget is fixed."

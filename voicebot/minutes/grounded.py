@@ -35,7 +35,7 @@ from voicebot.llm.runtime import ChatModel, Deadline, LLMUnavailable
 from voicebot.minutes import dates, support
 from voicebot.minutes.extractive import Extracted
 from voicebot.minutes.people import People
-from voicebot.minutes.text import Sentence, content_words, fold_same_length, spans_overlap, stem
+from voicebot.minutes.text import Sentence, content_words, fold_same_length, spans_overlap, stem, word_overlap
 
 CHARS_PER_TOKEN = 3.5  # French and English text through Qwen's tokenizer: about 3.5-4.5 characters a token
 WINDOW_TOKENS = 1400  # transcript tokens per map call (with the prompt and answer, well inside a 4k context)
@@ -134,6 +134,23 @@ def parse_map_answer(answer: str) -> dict:
             notes.append(text)  # notes that go on over several lines
     out["notes"] = " ".join(" ".join(notes).split())
     return out
+
+
+REPEATED = 0.8  # a sentence most of whose content words are in one already written says it again
+
+
+def without_repeats(text: str, written: list[str]) -> str:
+    """``text`` without the sentences that say again what ``written`` or ``text`` itself already said.
+
+    Decoding greedily, a small model can loop on one sentence until its answer is cut (on QMSum, 555
+    words of "Professor C also suggested comparing..."). ``written`` grows with what is kept, so notes
+    of a later part do not repeat an earlier part's either."""
+    kept = []
+    for sentence in re.split(r"(?<=[.!?])\s+", " ".join(text.split())):
+        if sentence and not any(word_overlap(sentence, other) >= REPEATED for other in written):
+            kept.append(sentence)
+            written.append(sentence)
+    return " ".join(kept)
 
 
 def estimate_tokens(text: str) -> int:
@@ -352,6 +369,7 @@ def draft(model: ChatModel, settings: Settings, sentences: list[Sentence], peopl
                 {"role": "user", "content": example_user}, {"role": "assistant", "content": example_answer}]
     done = 0
     stopped = None
+    noted: list[str] = []  # the notes' sentences so far
     for number, window in enumerate(parts, 1):
         lines = "\n".join(line(s, i) for i, s in enumerate(window, 1))
         ask = MAP_USER.format(title=title, part=number, parts=len(parts), start=clock(window[0].start),
@@ -364,8 +382,9 @@ def draft(model: ChatModel, settings: Settings, sentences: list[Sentence], peopl
             break
         done += 1
         ground(answer, window, sentences, people, base, rules, result)
-        if answer["notes"]:
-            result.notes.append(schema.KeyPoint(answer["notes"], window[0].start, window[-1].end))
+        notes = without_repeats(answer["notes"], noted)
+        if notes:
+            result.notes.append(schema.KeyPoint(notes, window[0].start, window[-1].end))
     summary = ""
     if result.notes and stopped is None:
         none = "none" if lang == "en" else "aucune"
@@ -377,7 +396,7 @@ def draft(model: ChatModel, settings: Settings, sentences: list[Sentence], peopl
                         title=title, notes="\n".join(f"- {k.text}" for k in result.notes), decisions=decisions,
                         tasks=tasks)}]
         try:
-            summary = " ".join(model.chat(messages, max_tokens=REDUCE_ANSWER_TOKENS, deadline=deadline).split())
+            summary = without_repeats(model.chat(messages, max_tokens=REDUCE_ANSWER_TOKENS, deadline=deadline), [])
         except LLMUnavailable as exc:
             stopped = str(exc)
     if not summary and result.notes:
