@@ -163,6 +163,35 @@ def test_a_member_never_retrieves_a_passage_of_a_meeting_they_may_not_see(team):
                 assert ask.retrieve(view, "release", speaker="Zoé", limit=50) == []
 
 
+def test_the_web_ask_box_answers_each_user_from_their_meetings_only(team, server):
+    from security_helpers import ALL, VISIBLE, logged_in
+    from web_helpers import EN_ID, settings_of
+
+    home, env = team
+    with open_archive(settings_of(home, **env)) as db:
+        db.index_passages()
+    for user, visible in VISIBLE.items():
+        with logged_in(server, user) as http:
+            answer = http.get("/api/ask", params={"q": "When do we ship the release?"})
+            assert answer.status_code == 200, answer.text
+            data = answer.json()
+            cited = {c["meeting_id"] for c in data["citations"]}
+            assert cited <= visible and data["found"] == bool(visible), (user, cited)
+            assert all(c["url"].startswith(f"/meetings/{c['meeting_id']}?t=") for c in data["citations"])
+            page = http.get("/ask", params={"q": "Quand livrer la version ?"})
+            assert page.status_code == 200 and 'id="citations"' in page.text
+            assert all(m not in page.text for m in set(ALL) - visible), user
+            if not visible:
+                assert ask.NOT_FOUND["en"] in http.get("/ask", params={"q": "What was decided?"}).text
+            for meeting_id in set(ALL) - visible:
+                refused = http.get("/api/ask", params={"q": "release", "meeting": meeting_id})
+                assert refused.status_code == 400 and "no meeting" in refused.json()["detail"]
+            assert http.get("/api/ask", params={"q": "   "}).status_code == 400
+            assert http.get("/api/ask", params={"q": "x" * 1001}).status_code == 422
+    with logged_in(server, "alice") as http:
+        assert {c["meeting_id"] for c in http.get("/api/ask", params={"q": "website launch"}).json()["citations"]} == {EN_ID}
+
+
 # --- answers -----------------------------------------------------------------------------------------
 
 
@@ -176,9 +205,12 @@ def test_claims_whose_citations_do_not_hold_are_dropped(archive_settings, home):
             {"text": "The beta release slips by two weeks because of the payment bug.", "passages": [beta, other, 9]},
             {"text": "The capital of Australia is Canberra.", "passages": [other]},
             {"text": "Everyone agreed.", "passages": []},
+            {"text": "La bêta est retardée de deux semaines à cause du bug de paiement.", "passages": [other]},
         ]}
         claims, dropped = ask.checked_claims(reply, passages)
-        assert [(c.text[:8], c.citations) for c in claims] == [("The beta", [beta])] and dropped == 2
+        # kept with the passages that say them (a wrong number corrected), the others dropped
+        assert [(c.text[:8], c.citations) for c in claims] == [("The beta", [beta]), ("La bêta ", [beta])]
+        assert dropped == 2
         assert ask.checked_claims({"found": False, "claims": reply["claims"]}, passages) == ([], 0)
 
 

@@ -6,8 +6,9 @@ where every claim cites the moment that says it.
    the archive for the command line, a ``MeetingView`` for a web user).
 2. The local language model (``llm/runtime.py``) reads the numbered passages and answers as JSON:
    claims, each with the numbers of the passages it comes from. A 1.5B model is not trusted
-   blindly: a claim citing no passage, or only numbers that were not given, or passages none of
-   whose segments is close to it in meaning (cosine of embeddings below ``CLAIM_SUPPORT``), is dropped.
+   blindly: each claim cites only passages holding a segment close to it in meaning (cosine of
+   embeddings at least ``CLAIM_SUPPORT``); a claim citing the wrong number is given the passage
+   that says it; a claim that no passage says is dropped.
    No claim left: "I did not find it in the meetings".
 3. Without a model (or past its time limit), the answer is the best passages themselves, and says so.
 
@@ -199,8 +200,8 @@ def messages(question: str, passages: list[Passage], language: str) -> list[dict
 
 def checked_claims(reply: dict, passages: list[Passage]) -> tuple[list[Claim], int]:
     """The model's claims whose citations hold: each keeps the numbers it cites that are among the
-    passages given and hold a segment close in meaning to it; a claim left with none is dropped.
-    (claims kept, number dropped)."""
+    passages given and hold a segment close in meaning to it; with none left, the passage holding
+    the segment closest to it, if close enough; else the claim is dropped. (claims kept, number dropped)."""
     from voicebot import embedding
 
     if not reply.get("found"):
@@ -221,6 +222,9 @@ def checked_claims(reply: dict, passages: list[Passage]) -> tuple[list[Claim], i
             for (n, _), line_v in zip(lines, lines_v):
                 support[n] = max(support.get(n, -1.0), float(vector @ line_v))
             claim.citations = [n for n in claim.citations if support[n] >= CLAIM_SUPPORT]
+            best = max(support, key=lambda n: support[n])
+            if not claim.citations and support[best] >= CLAIM_SUPPORT:
+                claim.citations = [best]  # a small model's wrong number: the passage that does say it
             if claim.citations:
                 kept.append(claim)
     return kept, len(raw) - len(kept)
