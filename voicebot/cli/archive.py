@@ -48,13 +48,20 @@ def _open():
     return open_archive(settings())
 
 
+# The filters of search and ask (cli/ask.py)
+SPEAKER = typer.Option(None, "--speaker", "-s", help="Only what this person said (whole name or part of it, e.g. 'zoe').")
+MEETING = typer.Option(None, "--meeting", "-m", help="Only in this meeting (its id, or the beginning of it).")
+SINCE = typer.Option(None, "--since", help="Only meetings on or after this date (2026-11-01) or time.")
+UNTIL = typer.Option(None, "--until", help="Only meetings on or before this date (the whole day is included).")
+
+
 @app.command()
 def search(
     query: str = typer.Argument(..., help='What was said: words (all must match), "a phrase", prefix*, a OR b, -excluded. Accents and case are ignored.'),
-    speaker: str = typer.Option(None, "--speaker", "-s", help="Only what this person said (whole name or part of it, e.g. 'zoe')."),
-    meeting: str = typer.Option(None, "--meeting", "-m", help="Only in this meeting (its id, or the beginning of it)."),
-    since: str = typer.Option(None, "--since", help="Only meetings on or after this date (2026-11-01) or time."),
-    until: str = typer.Option(None, "--until", help="Only meetings on or before this date (the whole day is included)."),
+    speaker: str = SPEAKER,
+    meeting: str = MEETING,
+    since: str = SINCE,
+    until: str = UNTIL,
     limit: int = typer.Option(20, "--limit", "-n", min=1, max=10000, help="At most this many results, best first."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON (meeting_id, title, started_at, speaker, start, end, text, snippet with [hits], score)."),
 ) -> None:

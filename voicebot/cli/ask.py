@@ -9,15 +9,16 @@ import typer
 from rich.text import Text
 
 from voicebot.cli.app import app, console, err_console, settings
+from voicebot.cli.archive import MEETING, SINCE, SPEAKER, UNTIL
 
 
 @app.command()
 def ask(
     question: str = typer.Argument(..., help='What you want to know, in French or English: "what did we decide about the hosting provider?"'),
-    meeting: str = typer.Option(None, "--meeting", "-m", help="Only in this meeting (its id, or the beginning of it)."),
-    speaker: str = typer.Option(None, "--speaker", "-s", help="Only what this person said (whole name or part of it)."),
-    since: str = typer.Option(None, "--since", help="Only meetings on or after this date (2026-11-01) or time."),
-    until: str = typer.Option(None, "--until", help="Only meetings on or before this date (the whole day is included)."),
+    meeting: str = MEETING,
+    speaker: str = SPEAKER,
+    since: str = SINCE,
+    until: str = UNTIL,
     passages_only: bool = typer.Option(False, "--passages", help="Show the best passages without asking the language model."),
     as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON (text, claims with their citation numbers, citations with meeting, speakers, time, link)."),
 ) -> None:

@@ -309,12 +309,13 @@ def search(q: str = Query(..., max_length=1000, description='Words (all must mat
 
 @router.get("/ask", response_model=AskAnswer)
 def ask(q: str = Query(..., max_length=1000, description="A question, in French or English"),
+        speaker: Optional[str] = Query(None, description="Only what this person said (whole name or part)"),
         meeting: Optional[str] = Query(None, description="Only in this meeting (id, or its beginning)"),
         since: Optional[str] = Query(None, description="Only meetings on or after this date"),
         until: Optional[str] = Query(None, description="Only meetings on or before this date"),
         db=Depends(get_db)) -> Any:
     """Ask the meetings you may see; each claim of the answer cites passages (meeting, speakers, moment)."""
-    return views.ask(db, q, meeting=meeting, since=since, until=until)
+    return views.ask(db, q, speaker=speaker, meeting=meeting, since=since, until=until)
 
 
 @router.get("/speakers", response_model=list[str])

@@ -154,14 +154,16 @@ def search(request: Request, q: str = Query("", max_length=1000), speaker: str =
 
 
 @router.get("/ask")
-def ask(request: Request, q: str = Query("", max_length=1000), meeting: str = Query("", max_length=200),
-        since: str = Query("", max_length=64), until: str = Query("", max_length=64), db=Depends(get_db)) -> Any:
+def ask(request: Request, q: str = Query("", max_length=1000), speaker: str = Query("", max_length=200),
+        meeting: str = Query("", max_length=200), since: str = Query("", max_length=64),
+        until: str = Query("", max_length=64), db=Depends(get_db)) -> Any:
     answer, error = None, None
     if q.strip():
         try:
-            answer = views.ask(db, q, meeting=meeting, since=since, until=until)
+            answer = views.ask(db, q, speaker=speaker, meeting=meeting, since=since, until=until)
         except UserError as exc:
             error = str(exc)
-    form = {"q": q, "meeting": meeting, "since": since, "until": until}
+    form = {"q": q, "speaker": speaker, "meeting": meeting, "since": since, "until": until}
     choices = [views.meeting_card(r) for r in db.list_meetings(limit=MEETING_CHOICES)]
-    return page(request, "ask.html", {"form": form, "answer": answer, "error": error, "choices": choices})
+    return page(request, "ask.html", {"form": form, "answer": answer, "error": error, "choices": choices,
+                                      "speakers": db.speakers()})
