@@ -27,7 +27,11 @@ answer's claims against the human answer (the passages-only answer, the first pa
 is scored too, as a baseline), how many answers say "not found", and the share of answers whose
 citations all (and at least one) fall within the right turns (by time).
 
-    python -m bench.ask [--quick] [--meetings N] [--answers N]
+Scale (``--scale-hours H``): the archive grown to H hours by storing the meetings again under new
+ids, with copies of their vectors (embedding 1,000 hours would take hours), then the retrieval of
+20 questions over the whole archive timed, per ranking: median and 95th percentile.
+
+    python -m bench.ask [--quick] [--meetings N] [--answers N] [--scale-hours H]
 """
 
 from __future__ import annotations
@@ -179,6 +183,61 @@ def answers(settings, questions: list[dict], count: int) -> dict:
     }
 
 
+def scale(settings, archived: dict, hours: float, questions: list[dict]) -> dict:
+    """Grow the archive to ``hours`` by storing the meetings again under new ids (through the archive
+    API: segments and their full-text index) with copies of their passages' vectors, then time
+    ``ask``'s retrieval over all of it (no meeting filter), each question once per ranking."""
+    import math
+    from datetime import datetime, timedelta, timezone
+
+    from voicebot import recordings, schema
+    from voicebot.archive import open_archive
+    from voicebot.ask import question_query
+
+    base = sum(m["hours"] for m in archived.values())
+    copies = max(0, math.ceil(hours / base) - 1)
+    started = time.monotonic()
+    with open_archive(settings) as db:
+        for copy in range(copies):
+            with db.transaction():
+                for n, meeting in enumerate(archived.values()):
+                    day = datetime(2006, 1, 2, 9, tzinfo=timezone.utc) + timedelta(days=copy * len(archived) + n)
+                    meeting_id = recordings.new_meeting_id(f"copy {copy}", day)
+                    transcript = db.get_transcript(meeting["id"])
+                    db.save_meeting(schema.Meeting(id=meeting_id, title=f"copy {copy}", started_at=day.isoformat(),
+                                                   status="imported"))
+                    db.save_transcript(meeting_id, transcript)
+                    new_ids = [r["id"] for r in db.backend.query(
+                        "SELECT id FROM segments WHERE meeting_id = ? ORDER BY position", (meeting_id,))]
+                    position = {old: i for i, old in enumerate(meeting["segment_of_turn"].values())}
+                    db.backend.executemany(
+                        "INSERT INTO passages (meeting_id, first_segment, last_segment, start_time, end_time, model, "
+                        "vector) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [(meeting_id, new_ids[position[p["first_segment"]]], new_ids[position[p["last_segment"]]],
+                          p["start_time"], p["end_time"], p["model"], p["vector"]) for p in db.backend.query(
+                            "SELECT * FROM passages WHERE meeting_id = ? ORDER BY id", (meeting["id"],))])
+            if copy % 10 == 9:
+                print(f"ask: scale: {(copy + 2) * base:.0f} h stored", file=sys.stderr, flush=True)
+        built = time.monotonic() - started
+        total_hours = base * (copies + 1)
+        passages = db.passage_count()
+        from voicebot import embedding
+
+        times: dict[str, list[float]] = {name: [] for name in ("fts", "semantic", "hybrid", "embed question")}
+        for question in questions[:20]:
+            t0 = time.monotonic()
+            vector = embedding.encode([question["query"]])[0]
+            times["embed question"].append(time.monotonic() - t0)
+            for mode in ("fts", "semantic", "hybrid"):
+                t0 = time.monotonic()
+                db.retrieve(question_query(question["query"]), vector if mode != "fts" else None, mode=mode, limit=5)
+                times[mode].append(time.monotonic() - t0)
+    quantiles = {name: {"p50_s": round(statistics.median(v), 3),
+                        "p95_s": round(sorted(v)[max(0, math.ceil(0.95 * len(v)) - 1)], 3)} for name, v in times.items()}
+    return {"hours": round(total_hours, 1), "passages": passages, "build_seconds": round(built, 1),
+            "questions": len(times["fts"]), "retrieval": quantiles}
+
+
 def markdown(result: dict) -> str:
     n = len(result["meetings"])
     hours = sum(m["hours"] for m in result["meetings"])
@@ -195,6 +254,12 @@ def markdown(result: dict) -> str:
     embed = result["embedding"]
     lines += ["", f"Import + embedding: {embed['seconds_per_hour']:.1f} s per hour of meeting "
                   f"({embed['words_per_second']:.0f} words/s; {embed['total_seconds']:.0f} s for {hours:.1f} h)."]
+    big = result.get("scale")
+    if big:
+        r = big["retrieval"]
+        lines += ["", f"Retrieval on a {big['hours']:.0f}-hour archive ({big['passages']} passages; the meetings stored "
+                      f"again with copies of their vectors), {big['questions']} questions, whole archive: "
+                      + ", ".join(f"{name} p50 {q['p50_s']} s / p95 {q['p95_s']} s" for name, q in r.items()) + "."]
     ans = result["answers"]
     if "skipped" in ans:
         lines += ["", f"Answers: skipped ({ans['skipped']})."]
@@ -211,7 +276,7 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
-def run(quick: bool, out_dir: Path, meetings: int, answer_count: int) -> dict:
+def run(quick: bool, out_dir: Path, meetings: int, answer_count: int, scale_hours: float = 0) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = select(meetings, quick)
     with tempfile.TemporaryDirectory() as tmp:
@@ -233,6 +298,8 @@ def run(quick: bool, out_dir: Path, meetings: int, answer_count: int) -> dict:
                                "words_per_second": round(sum(m["words"] for m in result["meetings"]) / total, 1)}
         result["retrieval"] = retrieval(settings, questions)
         result["answers"] = answers(settings, questions, answer_count)
+        if scale_hours:
+            result["scale"] = scale(settings, archived, scale_hours, questions)
     result["markdown"] = markdown(result)
     (out_dir / "ask.json").write_text(json.dumps(result, indent=2, ensure_ascii=False, default=sorted) + "\n",
                                       encoding="utf-8")
@@ -246,9 +313,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--meetings", type=int, default=20, help="how many meetings (default 20)")
     parser.add_argument("--answers", type=int, default=DEFAULT_ANSWERS,
                         help=f"questions answered by the local model (default {DEFAULT_ANSWERS}; 0: none)")
+    parser.add_argument("--scale-hours", type=float, default=0,
+                        help="then grow the archive to this many hours and time retrieval over it (e.g. 1000)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args(argv)
-    result = run(args.quick, args.out, args.meetings, args.answers)
+    result = run(args.quick, args.out, args.meetings, args.answers, args.scale_hours)
     print(result["markdown"])
     return 0
 
