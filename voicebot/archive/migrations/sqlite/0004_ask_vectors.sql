@@ -1,7 +1,8 @@
 -- Ask your meetings (issue 21): the semantic index beside the full-text one.
 -- A passage is a window of consecutive segments of one meeting (segment ids first..last: a
 -- meeting's segments have consecutive ids); its text is read from the segments, never copied,
--- and its vector (float16, little endian) comes from a sentence-embedding model (model names it).
+-- and its vector (a float32 scale then 512 int8, voicebot/embedding.py) comes from a sentence-embedding
+-- model (model names it).
 -- Vectors are personal data: a passage goes with any of its segments (deleted: the foreign
 -- keys; text changed, as forget_person redacts a name: the trigger), and the archive embeds
 -- the meeting again.
