@@ -84,6 +84,15 @@ def test_question_words_make_an_any_word_query():
     assert ask.question_query("what did we say?").empty
 
 
+def test_the_speakers_a_question_names():
+    speakers = ["Chloé Martin", "Industrial Designer", "Marketing", "Bob Stone", "PhD A", "Le Bihan"]
+    assert ask.named_speakers(speakers, "What did the industrial designer think of the case?") == ["Industrial Designer"]
+    assert ask.named_speakers(speakers, "Quand chloe a-t-elle parlé du budget marketing ?") == ["Chloé Martin",
+                                                                                              "Marketing"]
+    assert ask.named_speakers(speakers, "Who stole Bob's bike?") == ["Bob Stone"]
+    assert ask.named_speakers(speakers, "Le budget est-il validé ?") == []  # "Le" is no first name
+
+
 # --- retrieval, erasure -------------------------------------------------------------------------------
 
 
@@ -101,6 +110,8 @@ def test_passages_are_embedded_and_found_by_words_and_meaning(archive_settings, 
         assert by_bob and all("Bob Stone" in p.speakers for p in by_bob)
         assert ask.retrieve(db, "hosting", since="2026-11-25", mode="semantic", limit=10)[0].meeting_id == FR
         assert ask.retrieve(db, "hosting", speaker="nobody at all") == []
+        # a speaker the question names comes first among equals
+        assert "Chloe Martin" in ask.retrieve(db, "What did Chloe say about the release?", limit=1)[0].speakers
 
 
 def test_erasure_leaves_no_vector_behind(archive_settings, home):

@@ -25,9 +25,11 @@ from typing import Any
 from voicebot.archive.query import MAX_TERMS, Query, Term, tokenize
 from voicebot.archive.vectors import Passage
 from voicebot.config import Settings
-from voicebot.minutes.text import content_words, guess_language
+from voicebot.minutes.text import STOPWORDS, content_words, guess_language
+from voicebot.textfold import fold
 
 ENGINES = ("auto", "llama", "passages")
+_STOP = {fold(w) for w in STOPWORDS}
 CLAIM_SUPPORT = 0.35  # least cosine between a claim and a segment of a passage it cites (unrelated: < 0.2)
 PASSAGE_WORDS = 150  # each passage is cut to this many words in the prompt
 ANSWER_TOKENS = 320
@@ -134,13 +136,27 @@ def question_query(question: str) -> Query:
     return Query(groups=[terms[:MAX_TERMS]] if terms else [])
 
 
+def named_speakers(speakers: list[str], question: str) -> list[str]:
+    """The speakers a question names: every word of the name ("Industrial Designer"), or the first
+    name of a person's full name ("Chloé" for "Chloé Martin"); case and accents ignored."""
+    said = set(fold(question).replace("'", " ").split())
+    named = []
+    for name in speakers:
+        words = fold(name).split()
+        if words and (set(words) <= said or (len(words) > 1 and len(words[0]) > 2 and words[0] not in _STOP
+                                            and words[0] in said)):
+            named.append(name)
+    return named
+
+
 def retrieve(db: Any, question: str, *, mode: str = "hybrid", limit: int = 5, **filters: Any) -> list[Passage]:
     """The passages best answering ``question`` (``db``: an Archive or a MeetingView; ``filters``:
-    speaker, meeting, since, until)."""
+    speaker, meeting, since, until); the speakers it names come first among equals."""
     from voicebot import embedding
 
     vector = embedding.encode([question])[0] if mode != "fts" else None
-    return db.retrieve(question_query(question), vector, mode=mode, limit=limit, **filters)
+    return db.retrieve(question_query(question), vector, mode=mode, limit=limit,
+                       named=named_speakers(db.speakers(), question), **filters)
 
 
 def ask(settings: Settings, db: Any, question: str, *, engine: str | None = None, **filters: Any) -> Answer:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterable
 
 from voicebot.archive.backends import Filters
@@ -166,21 +166,29 @@ class Vectors(Search):
     # retrieval -----------------------------------------------------------------------------------
     def retrieve(self, query: Query, vector: np.ndarray | None, *, mode: str = "hybrid", speaker: str | None = None,
                  meeting: str | None = None, since: Any = None, until: Any = None, limit: int = 5,
-                 viewer: Viewer | None = None) -> list[Passage]:
+                 named: list[str] | None = None, viewer: Viewer | None = None) -> list[Passage]:
         """The passages best answering a question, best first (see the module's docstring).
 
         ``query``: the question's words for the full-text ranking; ``vector``: its embedding for the
-        semantic one (None: full text only). ``viewer``: only passages of meetings they may see."""
+        semantic one (None: full text only). ``named``: speakers the question names ("what did Chloé
+        say..."): each ranking also runs on their passages alone, and the fusion counts both, so
+        their passages come first among equals. ``viewer``: only passages of meetings they may see."""
         if mode not in MODES:
             raise ValueError(f"mode {mode!r} is not one of {MODES}")
         filters = self.search_filters(speaker=speaker, meeting=meeting, since=since, until=until, viewer=viewer)
         if filters is None or limit <= 0:
             return []
+        narrowed = None
+        if named:
+            narrowed = replace(filters, speakers=[n for n in named if n in (filters.speakers or named)])
         rankings: dict[str, list[Any]] = {}
-        if mode in ("hybrid", "fts") and not query.empty:
-            rankings["fts"] = self._fts_ranking(query, filters)
-        if mode in ("hybrid", "semantic") and vector is not None:
-            rankings["semantic"] = self._semantic_ranking(vector, filters)
+        for suffix, where in (("", filters), (" (named)", narrowed if narrowed and narrowed.speakers else None)):
+            if where is None:
+                continue
+            if mode in ("hybrid", "fts") and not query.empty:
+                rankings["fts" + suffix] = self._fts_ranking(query, where)
+            if mode in ("hybrid", "semantic") and vector is not None:
+                rankings["semantic" + suffix] = self._semantic_ranking(vector, where)
         found = fused(rankings)[:limit]
         return [self._passage(key, score, ranks) for key, score, ranks in found]
 
