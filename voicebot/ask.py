@@ -31,8 +31,8 @@ from voicebot.textfold import fold
 ENGINES = ("auto", "llama", "passages")
 _STOP = {fold(w) for w in STOPWORDS}
 CLAIM_SUPPORT = 0.35  # least cosine between a claim and a segment of a passage it cites (unrelated: < 0.2)
-PASSAGE_WORDS = 150  # each passage is cut to this many words in the prompt
-ANSWER_TOKENS = 320
+PASSAGE_WORDS = 100  # each passage is cut to this many words in the prompt (reading it is most of the time)
+ANSWER_TOKENS = 256
 # Words of questions about meetings that say nothing about what is looked for.
 QUESTION_WORDS = {"discuss", "discussed", "discussion", "talk", "talked", "say", "said", "mention", "mentioned",
                   "meeting", "meetings", "summarize", "summarise", "decide", "decided", "reunion", "reunions",

@@ -132,7 +132,7 @@ class WebSettings:
 @dataclass
 class AskSettings:
     engine: str = "auto"  # auto (the local model when installed, else the best passages), llama, passages
-    passages: int = 5  # passages the model reads (and `ask` shows without a model)
+    passages: int = 4  # passages the model reads (and `ask` shows without a model): ~600 prompt tokens
     timeout: float = 60.0  # seconds the model may take to answer; past it, the passages alone
 
 
