@@ -37,6 +37,12 @@ FR_LINES = [
 ]
 
 
+def settings_of_home():
+    from voicebot.cli.app import settings
+
+    return settings()
+
+
 def _archive(db, home: Path) -> None:
     store_meeting(db, home, EN, "Product sync", "2026-11-24T09:30:00+01:00", EN_LINES, language="en")
     store_meeting(db, home, FR, "Point produit", "2026-11-25T10:00:00+01:00", FR_LINES, language="fr")
@@ -100,7 +106,7 @@ def test_passages_are_embedded_and_found_by_words_and_meaning(archive_settings, 
     with open_archive(archive_settings) as db:
         _archive(db, home)
         assert db.passage_count(EN) >= 2 and db.passage_count(FR) >= 1
-        assert db.meetings_to_embed() == []
+        assert db.meetings_to_embed() == [] and db.meetings_without_passages() == 0
         for mode in ("fts", "semantic", "hybrid"):
             found = ask.retrieve(db, "When does the beta release ship?", mode=mode, limit=3)
             assert _covering(found, db, EN, "payment bug") == 1, mode
@@ -248,6 +254,12 @@ def test_import_a_transcript_then_search_and_ask(home, tmp_path):
     assert done.returncode == 0, done.stderr
     meeting_id = done.stdout.split()[1].rstrip(":")
     assert meeting_id.startswith("20261002-090000-ops-review-")
+    with open_archive(settings_of_home()) as db:  # as if archived before ask: `meetings reindex` embeds it
+        db.backend.execute("DELETE FROM passages")
+    hint = run_cli("ask", "newsletter", "--passages")
+    assert hint.returncode == 0 and "1 meeting(s) are not embedded yet" in hint.stderr, hint.stderr
+    assert "1 passages embedded" in run_cli("meetings", "reindex").stdout
+    assert "not embedded" not in run_cli("ask", "newsletter", "--passages").stderr
     hits = json.loads(run_cli("search", "newsletter", "--json").stdout)
     assert [h["meeting_id"] for h in hits] == [meeting_id]
     answer = json.loads(run_cli("ask", "Which tool will send our e-mails to clients?", "--passages", "--json").stdout)

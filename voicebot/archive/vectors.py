@@ -158,6 +158,12 @@ class Vectors(Search):
             stored += len(rows)
         return stored
 
+    def meetings_without_passages(self) -> int:
+        """Transcribed meetings with no passage at all (archived before ask existed: `meetings reindex`)."""
+        return int(self.backend.value(
+            "SELECT COUNT(*) AS n FROM meetings m WHERE EXISTS (SELECT 1 FROM segments s WHERE s.meeting_id = m.id) "
+            "AND NOT EXISTS (SELECT 1 FROM passages p WHERE p.meeting_id = m.id)") or 0)
+
     def passage_count(self, meeting_id: str | None = None) -> int:
         if meeting_id is None:
             return int(self.backend.value("SELECT COUNT(*) AS n FROM passages") or 0)

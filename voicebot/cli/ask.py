@@ -31,6 +31,10 @@ def ask(
         meeting_id = db.resolve_meeting(meeting) if meeting else None
         answer = answer_question(settings(), db, question, engine="passages" if passages_only else None,
                                  meeting=meeting_id, speaker=speaker, since=since, until=until)
+        waiting = db.meetings_without_passages()
+    if waiting:
+        err_console.print(Text(f"{waiting} meeting(s) are not embedded yet, so only their words are searched: "
+                               "`voicebot meetings reindex` embeds them.", style="yellow"), soft_wrap=True)
     if as_json:
         sys.stdout.write(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) + "\n")
         return
