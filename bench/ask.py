@@ -31,7 +31,8 @@ citations all (and at least one) fall within the right turns (by time).
 
 Scale (``--scale-hours H``): the archive grown to H hours by storing the meetings again under new
 ids, with copies of their vectors (embedding 1,000 hours would take hours), then the retrieval of
-20 questions over the whole archive timed, per ranking: median and 95th percentile.
+20 questions over the whole archive timed, per ranking: median and 95th percentile; then 3 whole
+questions (retrieval and the model's answer) when the model is installed.
 
     python -m bench.ask [--quick] [--meetings N] [--answers N] [--scale-hours H]
 """
@@ -53,6 +54,7 @@ RANKINGS = ("fts as typed", "fts", "semantic", "hybrid", "hybrid + named")
 DEPTH = 50
 AT = 5
 DEFAULT_ANSWERS = 3
+ANSWERS_AT_SCALE = 3  # whole questions timed on the grown archive (the first one loads the model)
 
 
 def _archive(paths: list[Path], home: Path) -> tuple[object, dict]:
@@ -201,7 +203,8 @@ def scale(settings, archived: dict, hours: float, questions: list[dict]) -> dict
 
     from voicebot import recordings, schema
     from voicebot.archive import open_archive
-    from voicebot.ask import retrieve
+    from voicebot.ask import ask, retrieve
+    from voicebot.llm import runtime
 
     base = sum(m["hours"] for m in archived.values())
     copies = max(0, math.ceil(hours / base) - 1)
@@ -237,10 +240,17 @@ def scale(settings, archived: dict, hours: float, questions: list[dict]) -> dict
                 t0 = time.monotonic()
                 retrieve(db, question["query"], mode=mode, limit=5)
                 times[mode].append(time.monotonic() - t0)
+        answered = []  # whole questions, retrieval and the model's answer, over the whole archive
+        if runtime.installed(settings):
+            for question in questions[:ANSWERS_AT_SCALE]:
+                t0 = time.monotonic()
+                answer = ask(settings, db, question["query"])
+                answered.append({"seconds": round(time.monotonic() - t0, 1), "engine": answer.engine,
+                                 "retrieve": answer.seconds.get("retrieve"), "answer": answer.seconds.get("answer")})
     quantiles = {name: {"p50_s": round(statistics.median(v), 3),
                         "p95_s": round(sorted(v)[max(0, math.ceil(0.95 * len(v)) - 1)], 3)} for name, v in times.items()}
     return {"hours": round(total_hours, 1), "passages": passages, "build_seconds": round(built, 1),
-            "questions": len(times["fts"]), "retrieval": quantiles}
+            "questions": len(times["fts"]), "retrieval": quantiles, "answers": answered}
 
 
 def markdown(result: dict) -> str:
@@ -265,6 +275,9 @@ def markdown(result: dict) -> str:
         lines += ["", f"Retrieval on a {big['hours']:.0f}-hour archive ({big['passages']} passages; the meetings stored "
                       f"again with copies of their vectors), {big['questions']} questions, whole archive: "
                       + ", ".join(f"{name} p50 {q['p50_s']} s / p95 {q['p95_s']} s" for name, q in r.items()) + "."]
+        if big.get("answers"):
+            lines.append("Whole questions there (retrieval + the model's answer, seconds): " + ", ".join(
+                f"{a['seconds']} ({a['retrieve']} + {a['answer']}, {a['engine']})" for a in big["answers"]) + ".")
     ans = result["answers"]
     if "skipped" in ans:
         lines += ["", f"Answers: skipped ({ans['skipped']})."]
