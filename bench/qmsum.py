@@ -93,19 +93,21 @@ def select(count: int = DEFAULT_MEETINGS, quick: bool = False) -> list[Path]:
     return sorted(_spread(ami, count - n_icsi) + _spread(icsi, n_icsi))
 
 
+def spoken_turns(data: dict) -> list[tuple[int, str, str]]:
+    """(index in meeting_transcripts, speaker, words) of each turn with words: one segment each in ``load``."""
+    turns = [(i, turn["speaker"].strip(), clean(turn["content"])) for i, turn in enumerate(data["meeting_transcripts"])]
+    return [(i, speaker, text) for i, speaker, text in turns if re.search(r"\w", text)]
+
+
 def load(path: Path):
     """(transcript, human summary) of one QMSum meeting."""
     from voicebot import schema
 
     data = json.loads(path.read_text(encoding="utf-8"))
     segments, clock = [], 0.0
-    for turn in data["meeting_transcripts"]:
-        text = clean(turn["content"])
-        if not re.search(r"\w", text):
-            continue
+    for _, speaker, text in spoken_turns(data):
         seconds = max(len(text.split()) / WORDS_PER_SECOND, 0.4)
-        segments.append(schema.Segment(round(clock, 3), round(clock + seconds, 3), text,
-                                       speaker=turn["speaker"].strip(), language="en"))
+        segments.append(schema.Segment(round(clock, 3), round(clock + seconds, 3), text, speaker=speaker, language="en"))
         clock += seconds
     transcript = schema.Transcript(language="en", duration=round(clock, 3), model="qmsum", engine="human",
                                    segments=segments, title=path.stem, date=PLACEHOLDER_DATE)

@@ -188,6 +188,11 @@ def test_recorded_meeting_reaches_every_mailbox_and_the_archive(recorded):
 
     found = voicebot(recorded.env, "search", "blue cloud")
     assert found.returncode == 0 and recorded.meeting_id in found.stdout and "[Blue Cloud]" in found.stdout, found
+    # the archive stage embedded the meeting's passages: a question in French finds the contract by meaning
+    assert re.search(r"✓ archive .* [1-9]\d* passages embedded", recorded.err), recorded.err
+    asked = voicebot(recorded.env, "ask", "À qui envoie-t-on le contrat signé ?", "--passages", "--json")
+    cited = json.loads(asked.stdout)["citations"]
+    assert cited[0]["meeting_id"] == recorded.meeting_id and "contract" in " ".join(c["text"] for c in cited[:2])
     status = voicebot(recorded.env, "status", "--json")
     figures = json.loads(status.stdout)
     assert (figures["recorded_today"], figures["processed_today"], figures["jobs_failed"]) == (1, 1, 0)

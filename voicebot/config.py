@@ -129,6 +129,13 @@ class WebSettings:
 
 
 @dataclass
+class AskSettings:
+    engine: str = "auto"  # auto (the local model when installed, else the best passages), llama, passages
+    passages: int = 4  # passages the model reads (and `ask` shows without a model): ~600 prompt tokens
+    timeout: float = 60.0  # seconds the model may take to answer; past it, the passages alone
+
+
+@dataclass
 class Settings:
     home: Path = field(default_factory=Path.cwd)
     asr: AsrSettings = field(default_factory=AsrSettings)
@@ -142,6 +149,7 @@ class Settings:
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    ask: AskSettings = field(default_factory=AskSettings)
     source: Path | None = None  # the settings file that was read, if any
 
     @property
@@ -159,6 +167,11 @@ class Settings:
     @property
     def maildir(self) -> Path:
         return self.home / "outbox"
+
+    @property
+    def web_address(self) -> str:
+        """Where people open the web app (links in mail and in answers), without a trailing slash."""
+        return (self.mail.web_url or f"http://{self.web.host}:{self.web.port}").rstrip("/")
 
 
 _SECTIONS = [f.name for f in dataclasses.fields(Settings) if f.name not in ("home", "source")]

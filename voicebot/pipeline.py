@@ -264,7 +264,9 @@ def archive(job: Job) -> str:
                 if first and first != meeting.id:
                     job.problems.append(f"{message.recipient}: got the minutes of this recording already (meeting "
                                         f"{first}); not mailed again")
-    return f"{len(transcript.segments)} segments archived, {queued} emails queued"
+    with open_archive(job.settings) as db:  # `voicebot ask`'s passages, embedded outside the write transaction
+        passages = db.index_passages([meeting.id])
+    return f"{len(transcript.segments)} segments archived, {passages} passages embedded, {queued} emails queued"
 
 
 def content_key(recording: str, recipient: str) -> str:

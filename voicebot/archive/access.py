@@ -210,6 +210,9 @@ class MeetingView:
     def speakers(self) -> list[str]:
         return self._db.speakers(viewer=self.viewer)
 
+    def retrieve(self, query, vector, **filters):
+        return self._db.retrieve(query, vector, viewer=self.viewer, **filters)
+
     def stats(self, now: datetime | None = None) -> dict[str, Any]:
         return self._db.stats(now, viewer=self.viewer)
 

@@ -482,7 +482,7 @@ class PostgresBackend(Backend):
     def scrub(self, *, index: bool = True) -> list[str]:
         # VACUUM FULL rewrites the tables (and their indexes), so deleted rows do not linger in
         # free space of the heap files; PostgreSQL's own write-ahead log is recycled by the server.
-        tables = ("segments", "minutes", "outbox", "people", "voiceprint_log", "meetings", "meeting_people",
+        tables = ("segments", "passages", "minutes", "outbox", "people", "voiceprint_log", "meetings", "meeting_people",
                   "incidents") if index else ("people", "voiceprint_log")
         for table in tables:
             self.execute(f"VACUUM FULL {table}")

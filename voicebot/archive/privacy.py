@@ -1,6 +1,6 @@
 """Erasure: forgetting a meeting or a person for real, and the retention policy (purge).
 
-"For real" means the rows, the full-text index entries, the files in the
+"For real" means the rows, the full-text index entries, the passages' vectors, the files in the
 meeting's folder (overwritten, then removed), the mail copies in the Maildir
 outbox, and no copy left in the database's files: ``erase.py`` holds the file
 and text helpers, ``Backend.scrub`` the database clean-up.
@@ -21,8 +21,8 @@ from voicebot.archive.erase import fold
 from voicebot.archive.outbox import Outbox
 from voicebot.archive.people import People
 from voicebot.archive.query import Query, Term, tokenize
-from voicebot.archive.search import Search
 from voicebot.archive.times import iso, now_iso, parse_age
+from voicebot.archive.vectors import Vectors
 from voicebot.errors import UserError
 
 FORGOTTEN = "[forgotten]"  # what a forgotten person's name becomes in transcripts and minutes
@@ -63,7 +63,7 @@ class _Forgetting:
     report: dict[str, Any]
 
 
-class Privacy(Search, People, Outbox):
+class Privacy(Vectors, People, Outbox):
     """Forgetting meetings and people, and purging old meetings. It finds a person as Search
     and People do, and reads the outbox to drop mail to or about them."""
 
@@ -122,6 +122,8 @@ class Privacy(Search, People, Outbox):
                 self.refresh_meeting_people(meeting_id)
         self._forget_in_meeting_files(who)
         who.report["meetings"] = sorted(who.touched)
+        # the redacted segments lost their passages' vectors (migration 0004's trigger): embed them again
+        who.report["passages_embedded"] = self.index_passages(who.touched)
         self._forget_mail_copies(who)
         who.report["warnings"] = self.backend.scrub()
         return who.report

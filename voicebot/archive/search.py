@@ -57,15 +57,9 @@ class Search(ArchivePart):
         """Segments matching the query, best first. Any text is a valid query (see archive.query).
         ``viewer``: only hits in the meetings this web user may see (access.py)."""
         parsed = query if isinstance(query, Query) else parse(query)
-        filters = Filters(meeting=meeting or None, since=time_bound(since, end=False),
-                          until=time_bound(until, end=True),
-                          visible=self.visible_sql(viewer) if viewer is not None and not viewer.admin else None)
-        if parsed.empty or limit <= 0:
+        filters = self.search_filters(speaker=speaker, meeting=meeting, since=since, until=until, viewer=viewer)
+        if parsed.empty or limit <= 0 or filters is None:
             return []
-        if speaker:
-            filters.speakers = self.match_speakers(speaker, viewer=viewer)
-            if not filters.speakers:
-                return []
         hits = []
         for row in self.backend.search_rows(parsed, filters, int(limit)):
             fragments = highlight(row["text"], parsed)
@@ -75,6 +69,20 @@ class Search(ArchivePart):
                             snippet=snippet, score=float(row["score"]), segment_id=row["segment_id"],
                             fragments=fragments))
         return hits
+
+    def search_filters(self, *, speaker: str | None = None, meeting: str | None = None,
+                       since: str | datetime | None = None, until: str | datetime | None = None,
+                       viewer: Viewer | None = None) -> Filters | None:
+        """The filters of a search (and of ``retrieve``, vectors.py); None when no segment can match
+        (no speaker of that name among the meetings ``viewer`` may see)."""
+        filters = Filters(meeting=meeting or None, since=time_bound(since, end=False),
+                          until=time_bound(until, end=True),
+                          visible=self.visible_sql(viewer) if viewer is not None and not viewer.admin else None)
+        if speaker:
+            filters.speakers = self.match_speakers(speaker, viewer=viewer)
+            if not filters.speakers:
+                return None
+        return filters
 
     def speakers(self, *, viewer: Viewer | None = None) -> list[str]:
         """Every speaker name in the archive (``viewer``: in the meetings this web user may see)."""

@@ -7,6 +7,7 @@ a part per concern, each in the module of its name:
 
     meetings.py   meetings, transcripts (segments), rename_speaker, minutes versions
     search.py     full-text search, speaker names
+    vectors.py    passages and their vectors; retrieval by meaning, words, or both (ask)
     people.py     people and voiceprints; web users
     outbox.py     OutboxMessage and the outbox queue
     jobs.py       pipeline stages and incidents
@@ -37,11 +38,12 @@ from voicebot.archive.privacy import Privacy
 from voicebot.archive.search import Search
 from voicebot.archive.sessions import Sessions
 from voicebot.archive.times import iso
+from voicebot.archive.vectors import Vectors
 from voicebot.config import Settings
 from voicebot.errors import UserError
 
 
-class Archive(Meetings, Privacy, Search, People, Outbox, Jobs, WebUsers, Access, Sessions):
+class Archive(Meetings, Privacy, Vectors, Search, People, Outbox, Jobs, WebUsers, Access, Sessions):
     """The archive database. Use ``with open_archive(settings) as db:``."""
 
     def __init__(self, backend: Backend, settings: Settings) -> None:

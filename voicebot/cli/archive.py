@@ -1,4 +1,4 @@
-"""`voicebot search`, `voicebot meetings list|show|export|forget`, `voicebot people list|forget`,
+"""`voicebot search`, `voicebot meetings list|show|export|import|forget`, `voicebot people list|forget`,
 `voicebot purge`: the archive from the command line."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from rich.text import Text
 
 from voicebot.cli.app import app, console, err_console, settings, sub_app
 
-meetings_app = sub_app("meetings", "Archived meetings: list, show, export, forget.")
+meetings_app = sub_app("meetings", "Archived meetings: list, show, export, import, forget.")
 people_app = sub_app("people", "People the archive knows: names, emails, voiceprints.")
 
 HIT_STYLE = "bold black on yellow"
@@ -48,13 +48,20 @@ def _open():
     return open_archive(settings())
 
 
+# The filters of search and ask (cli/ask.py)
+SPEAKER = typer.Option(None, "--speaker", "-s", help="Only what this person said (whole name or part of it, e.g. 'zoe').")
+MEETING = typer.Option(None, "--meeting", "-m", help="Only in this meeting (its id, or the beginning of it).")
+SINCE = typer.Option(None, "--since", help="Only meetings on or after this date (2026-11-01) or time.")
+UNTIL = typer.Option(None, "--until", help="Only meetings on or before this date (the whole day is included).")
+
+
 @app.command()
 def search(
     query: str = typer.Argument(..., help='What was said: words (all must match), "a phrase", prefix*, a OR b, -excluded. Accents and case are ignored.'),
-    speaker: str = typer.Option(None, "--speaker", "-s", help="Only what this person said (whole name or part of it, e.g. 'zoe')."),
-    meeting: str = typer.Option(None, "--meeting", "-m", help="Only in this meeting (its id, or the beginning of it)."),
-    since: str = typer.Option(None, "--since", help="Only meetings on or after this date (2026-11-01) or time."),
-    until: str = typer.Option(None, "--until", help="Only meetings on or before this date (the whole day is included)."),
+    speaker: str = SPEAKER,
+    meeting: str = MEETING,
+    since: str = SINCE,
+    until: str = UNTIL,
     limit: int = typer.Option(20, "--limit", "-n", min=1, max=10000, help="At most this many results, best first."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON (meeting_id, title, started_at, speaker, start, end, text, snippet with [hits], score)."),
 ) -> None:
@@ -223,13 +230,32 @@ def meetings_export(
         sys.stdout.write(text)
 
 
+@meetings_app.command("import")
+def meetings_import(
+    transcript: Path = typer.Argument(..., help="A transcript JSON (as `voicebot transcribe --format json` writes it)."),
+    title: str = typer.Option(..., "--title", "-t", help="The meeting's title."),
+    date: str = typer.Option(..., "--date", "-d", help="When it took place: 2026-11-24 or 2026-11-24T14:30."),
+    language: str = typer.Option(None, "--language", help="Its language (fr, en), when the transcript does not say."),
+) -> None:
+    """Archive a transcript that has no audio (from another tool): searchable and askable like any meeting."""
+    from voicebot.importing import import_transcript
+
+    imported = import_transcript(settings(), transcript, title=title, date=date, language=language)
+    console.print(f"Imported {imported.meeting_id}: {imported.segments} segments, {imported.passages} passages "
+                  "embedded for `voicebot ask`.", highlight=False)
+
+
 @meetings_app.command("reindex")
 def meetings_reindex() -> None:
-    """Check the archive and rebuild its search index from the stored transcripts."""
+    """Check the archive, rebuild its search index from the stored transcripts, and embed the passages
+    of meetings that have none (meetings archived before `voicebot ask` existed)."""
     with _open() as db:
         before = db.check()
         db.reindex()
+        embedded = db.index_passages()
         after = db.check()
+    if embedded:
+        console.print(f"{embedded} passages embedded.")
     for problem in before:
         err_console.print(Text(f"found: {problem}", style="yellow"))
     if after:

@@ -148,7 +148,7 @@ def _context(minutes: schema.Minutes, meeting: schema.Meeting, settings: Setting
              clean: Any) -> dict[str, Any]:
     """What every recipient's message shows, already redacted when asked."""
     title = clean(header_text(minutes.title or meeting.title, limit=200)) or meeting.id
-    web = (settings.mail.web_url or f"http://{settings.web.host}:{settings.web.port}").rstrip("/")
+    web = settings.web_address
     return {
         "t": words,
         "title": title,

@@ -146,6 +146,36 @@ class SearchHit(BaseModel):
     url: str = Field(description="The meeting's page, opened at this moment (?t=seconds)")
 
 
+class AskCitation(BaseModel):
+    number: int = Field(description="The passage number the claims cite")
+    meeting_id: str
+    title: str
+    started_at: str
+    speakers: list[str]
+    start: float = Field(description="Seconds into the recording")
+    end: float
+    text: str = Field(description="What was said there")
+    link: str = Field(description="The meeting's page at that moment, on the configured web address")
+    url: str = Field(description="The same page, relative to this server (?t=seconds)")
+
+
+class AskClaim(BaseModel):
+    text: str
+    citations: list[int] = Field(description="Numbers of the citations that say it")
+
+
+class AskAnswer(BaseModel):
+    question: str
+    language: str = Field(description="fr or en: the question's, the answer's")
+    found: bool = Field(description="False: the meetings this user may see do not answer it")
+    engine: str = Field(description="llama (claims by the local model) or passages (the best passages alone)")
+    text: str = Field(description="The answer with [n] citation marks, or that it was not found")
+    claims: list[AskClaim]
+    citations: list[AskCitation]
+    note: str
+    seconds: dict[str, float]
+
+
 class RenameIn(BaseModel):
     old: str = Field(max_length=200, description="The speaker as shown now, e.g. 'Speaker 2'")
     new: str = Field(max_length=200, description="Their name, e.g. 'Claire'")
@@ -275,6 +305,17 @@ def search(q: str = Query(..., max_length=1000, description='Words (all must mat
            limit: int = Query(20, ge=1, le=views.SEARCH_MAX), db=Depends(get_db)) -> Any:
     """Search every archived transcript, best first."""
     return views.search(db, q, speaker=speaker, meeting=meeting, since=since, until=until, limit=limit)
+
+
+@router.get("/ask", response_model=AskAnswer)
+def ask(q: str = Query(..., max_length=1000, description="A question, in French or English"),
+        speaker: Optional[str] = Query(None, description="Only what this person said (whole name or part)"),
+        meeting: Optional[str] = Query(None, description="Only in this meeting (id, or its beginning)"),
+        since: Optional[str] = Query(None, description="Only meetings on or after this date"),
+        until: Optional[str] = Query(None, description="Only meetings on or before this date"),
+        db=Depends(get_db)) -> Any:
+    """Ask the meetings you may see; each claim of the answer cites passages (meeting, speakers, moment)."""
+    return views.ask(db, q, speaker=speaker, meeting=meeting, since=since, until=until)
 
 
 @router.get("/speakers", response_model=list[str])

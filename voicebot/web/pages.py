@@ -1,5 +1,5 @@
 """The HTML pages: login, dashboard, meetings, a meeting (minutes, transcript, audio,
-renaming a speaker, sharing it), search, and the admin's users page. Server-rendered;
+renaming a speaker, sharing it), search, ask, and the admin's users page. Server-rendered;
 ``static/meeting.js`` adds the synced audio player."""
 
 from __future__ import annotations
@@ -151,3 +151,19 @@ def search(request: Request, q: str = Query("", max_length=1000), speaker: str =
                                          "speakers": db.speakers(), "choices": choices,
                                          "limit": max(1, min(limit, views.SEARCH_MAX)),
                                          "more": len(results) >= limit and limit < views.SEARCH_MAX})
+
+
+@router.get("/ask")
+def ask(request: Request, q: str = Query("", max_length=1000), speaker: str = Query("", max_length=200),
+        meeting: str = Query("", max_length=200), since: str = Query("", max_length=64),
+        until: str = Query("", max_length=64), db=Depends(get_db)) -> Any:
+    answer, error = None, None
+    if q.strip():
+        try:
+            answer = views.ask(db, q, speaker=speaker, meeting=meeting, since=since, until=until)
+        except UserError as exc:
+            error = str(exc)
+    form = {"q": q, "speaker": speaker, "meeting": meeting, "since": since, "until": until}
+    choices = [views.meeting_card(r) for r in db.list_meetings(limit=MEETING_CHOICES)]
+    return page(request, "ask.html", {"form": form, "answer": answer, "error": error, "choices": choices,
+                                      "speakers": db.speakers()})

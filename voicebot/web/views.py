@@ -223,3 +223,20 @@ def search(db, q: str, *, speaker: str | None = None, meeting: str | None = None
         data["url"] = meeting_url(hit.meeting_id, hit.start)
         results.append(data)
     return results
+
+
+# --- ask ----------------------------------------------------------------------------------
+
+
+def ask(db, q: str, *, speaker: str | None = None, meeting: str | None = None, since: str | None = None,
+        until: str | None = None) -> dict[str, Any]:
+    """An answer from the meetings this user may see (voicebot.ask), each citation with the link that
+    plays its moment here."""
+    from voicebot.ask import ask as answer_question
+
+    meeting_id = db.resolve_meeting(meeting) if meeting and meeting.strip() else None
+    answer = answer_question(db.settings, db, q, meeting=meeting_id, speaker=(speaker or "").strip() or None,
+                             since=(since or "").strip() or None, until=(until or "").strip() or None).to_dict()
+    for citation in answer["citations"]:
+        citation["url"] = meeting_url(citation["meeting_id"], citation["start"])
+    return answer
