@@ -276,8 +276,17 @@ def _child_setup(niceness: int) -> None:
 
 
 def start(settings: Settings, directory: Path) -> Worker | None:
-    """Start the live worker for a recording that has begun, unless ``record.live`` is off."""
+    """Start the live worker for a recording that has begun, unless ``record.live`` is off or the Whisper
+    model is not installed yet (installing it is the pipeline's business, not the recording's)."""
+    from voicebot.asr import models
+    from voicebot.errors import ModelError
+
     if not settings.record.live:
+        return None
+    try:
+        models.resolve(settings.asr.model, settings.models_dir, auto_install=False)
+    except ModelError as exc:
+        log(directory, "off", reason=str(exc))
         return None
     return Worker(directory, niceness=settings.record.live_nice)
 

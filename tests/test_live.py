@@ -1,0 +1,197 @@
+"""Live transcription (voicebot/live.py): voice activity scored piece by piece is the batch's, the
+chunks it closes are the batch's, and the pipeline after it gives the batch transcript while
+transcribing only what the live worker had not reached. Through the real capture path: the
+transcript grows while `voicebot record` runs, and a kill -9 during the meeting, then
+`voicebot resume`, gives the minutes the batch pipeline gives on the same audio, mailed once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from record_helpers import make_recording
+
+from voicebot import asr, live, pipeline, recordings, schema
+from voicebot.asr import chunking
+from voicebot.audio import load_audio
+from voicebot.config import load_settings
+from voicebot.record.chunks import ChunkFile
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+SR = chunking.SAMPLE_RATE
+
+
+@pytest.fixture(scope="module")
+def meeting_audio() -> np.ndarray:
+    return load_audio(SAMPLES / "meeting-en.flac")
+
+
+def test_scores_fed_piece_by_piece_are_the_whole_blocks_scores(meeting_audio):
+    whole = chunking.block_probabilities(meeting_audio)
+    scorer = chunking.VadScorer()
+    usable = len(meeting_audio) - len(meeting_audio) % chunking.VAD_WINDOW
+    step = 31 * chunking.VAD_WINDOW  # about one recorder piece
+    for start in range(0, usable, step):
+        scorer.feed(meeting_audio[start:min(start + step, usable)])
+    pieces = scorer.finish(meeting_audio[usable:])
+    assert np.array_equal(pieces, whole)
+
+
+def test_regions_are_faster_whispers_on_real_speech(meeting_audio, corpus):
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    o = chunking.VadOptions()
+    theirs = VadOptions(threshold=o.threshold, min_speech_duration_ms=o.min_speech_ms,
+                        min_silence_duration_ms=o.min_silence_ms, speech_pad_ms=o.speech_pad_ms,
+                        max_speech_duration_s=o.max_speech_s)
+    for audio in [meeting_audio] + [load_audio(p) for p in sorted(corpus.glob("*/*.flac"))]:
+        expected = [(r["start"], min(r["end"], len(audio))) for r in get_speech_timestamps(audio, theirs)]
+        assert chunking.speech_regions(audio, block_seconds=1e9) == expected
+
+
+def test_decided_regions_never_change_as_audio_arrives(meeting_audio):
+    probs = chunking.block_probabilities(meeting_audio)
+    final = chunking.regions_from_probabilities(probs, len(meeting_audio))
+    for seconds in range(2, int(len(meeting_audio) / SR), 3):
+        windows = seconds * SR // chunking.VAD_WINDOW
+        prefix = chunking.regions_from_probabilities(probs[:windows], windows * chunking.VAD_WINDOW)
+        decided = prefix[:-1]
+        assert final[:len(decided)] == decided, seconds
+
+
+def test_a_resumed_run_keeps_the_rest_of_a_chunk_cut_elsewhere():
+    chunks = [chunking.Chunk([(0, SR), (2 * SR, 3 * SR)]), chunking.Chunk([(5 * SR, 9 * SR)])]
+    assert asr.remaining(chunks, 3.0)[0].pieces == [(5 * SR, 9 * SR)]  # a checkpoint at a chunk's end
+    assert [c.pieces for c in asr.remaining(chunks, 2.5)] == [[(40000, 3 * SR)], [(5 * SR, 9 * SR)]]
+    assert asr.remaining(chunks, 9.0) == []
+
+
+def _write_pieces(directory: Path, pcm: np.ndarray, first: int, last: int) -> None:
+    for index in range(first, last):
+        piece = ChunkFile(directory / recordings.CHUNKS, index, SR, 1)
+        piece.append(pcm[index * SR:(index + 1) * SR].reshape(-1, 1))
+        piece.close()
+
+
+@pytest.mark.slow
+def test_live_then_pipeline_is_the_batch_transcript(home_with_models, monkeypatch, meeting_audio):
+    monkeypatch.setattr(chunking, "VAD_BLOCK_S", 30.0)  # whole VAD blocks within an 84-second meeting
+    settings = load_settings()
+    pcm = np.round(meeting_audio * 32768).clip(-32768, 32767).astype(np.int16)
+    directory = make_recording(settings, pcm[:0], finish=True, title="live")
+    engine = asr.load_engine(settings)
+    follower = live.LiveTranscriber(settings, directory, engine=engine)
+    seconds = -(-len(pcm) // SR)
+    grown = []
+    for first in range(0, seconds, 10):  # the recorder closes a piece a second; the worker looks now and then
+        _write_pieces(directory, pcm, first, min(first + 10, seconds))
+        follower.step()
+        grown.append(len(follower.segments))
+    assert follower.chunks_done >= 2 and grown[0] < grown[-1]  # transcribed while "recording"
+    done_live = follower.done_until
+
+    from voicebot.record.assemble import assemble
+
+    assert assemble(directory).complete
+    meeting = recordings.load_meeting(directory)
+    meeting.status = "recorded"
+    recordings.save_meeting(directory, meeting)
+    job = pipeline.Job(settings, meeting, directory)
+    pipeline.transcribe(job)
+    events = [e for e in pipeline.read_log(directory) if e["event"] == "chunks"]
+    assert events[-1]["resumed_from"] == pytest.approx(done_live)  # only the tail was transcribed
+    assert events[-1]["transcribed"] == 1 and events[-1]["vad_blocks_reused"] == 2
+
+    batch = asr.transcribe(load_audio(directory / recordings.AUDIO), settings, engine=engine)
+    after = schema.Transcript.from_dict(schema.read_json(directory / recordings.TRANSCRIPT))
+    assert [s.to_dict() for s in after.segments] == [s.to_dict() for s in batch.segments]
+
+
+# --- through the real capture path ------------------------------------------------------------------
+
+
+def _segments(directory: Path) -> int:
+    try:
+        return len(schema.read_json(directory / recordings.TRANSCRIPT_PARTIAL)["segments"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+def test_transcript_grows_while_recording_and_kill_9_then_resume_gives_the_batch_minutes(
+        home_with_models, pulse, tmp_path, monkeypatch):
+    import soundfile as sf
+    from conftest import run_cli
+    from test_mail_delivery import SmtpServer
+
+    smtp = SmtpServer()
+    smtp.start()
+    env_values = {"SMTP_URL": smtp.url, "MAIL_SENDER": "Voicebot <minutes@example.org>", "MINUTES_ENGINE": "extractive"}
+    for key, value in env_values.items():
+        monkeypatch.setenv(f"VOICEBOT_{key}", value)
+    audio = load_audio(SAMPLES / "meeting-en.flac")
+    played = tmp_path / "meeting.wav"
+    sf.write(played, np.concatenate([audio, audio[:SR * 40]]), SR, subtype="PCM_16")  # about two minutes
+    invite = "Alice <alice@example.org>, Bob <bob@example.org>, Carol <carol@example.org>"
+    env = {**os.environ, **pulse.env}
+    player = pulse.play(played)
+    proc = subprocess.Popen([sys.executable, "-m", "voicebot", "record", "--yes", "--title", "live standup",
+                             "--invite", invite], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        meeting_id = proc.stdout.readline().split()[1]
+        directory = home_with_models / "recordings" / meeting_id
+        counts, deadline = [], time.monotonic() + 240
+        while time.monotonic() < deadline and len(set(c for c in counts if c)) < 2:
+            time.sleep(1.0)
+            assert proc.poll() is None, proc.communicate()
+            counts.append(_segments(directory))
+        assert len(set(c for c in counts if c)) >= 2, f"the transcript did not grow while recording: {counts}"
+        worker = next(e["pid"] for e in live.read_log(directory) if e["event"] == "start")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while _alive(worker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(worker), "the live worker outlived the recorder"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        player.kill()
+    live_until = schema.read_json(directory / recordings.TRANSCRIPT_PARTIAL)["done_until"]
+
+    resumed = run_cli("resume")
+    assert resumed.returncode == 0, resumed.stderr
+    events = [e for e in pipeline.read_log(directory) if e["event"] == "chunks"]
+    assert events[-1]["resumed_from"] == pytest.approx(live_until)  # the live work was not redone
+    recipients = sorted(to for r in smtp.handler.received for to in r.rcpt_tos)
+    assert recipients == ["alice@example.org", "bob@example.org", "carol@example.org"]  # one email each
+
+    # the same audio through the batch pipeline alone gives the same minutes
+    settings = load_settings()
+    batch = pipeline.import_audio(settings, directory / recordings.AUDIO, title="live standup", new_meeting=True)
+    batch_dir = settings.recordings_dir / batch.id
+    meeting = recordings.load_meeting(batch_dir)
+    meeting.invitees = recordings.load_meeting(directory).invitees
+    recordings.save_meeting(batch_dir, meeting)
+    pipeline.process(settings, batch.id, email=False)
+    smtp.stop()
+    ours, theirs = (json.loads((d / recordings.MINUTES_JSON).read_text()) for d in (directory, batch_dir))
+    for key in ("summary", "decisions", "action_items", "open_questions", "present", "absent"):
+        assert ours.get(key) == theirs.get(key), key
+    words = [schema.read_json(d / recordings.TRANSCRIPT)["segments"] for d in (directory, batch_dir)]
+    assert [s["text"] for s in words[0]] == [s["text"] for s in words[1]]
