@@ -62,8 +62,27 @@ def test_decided_regions_never_change_as_audio_arrives(meeting_audio):
     for seconds in range(2, int(len(meeting_audio) / SR), 3):
         windows = seconds * SR // chunking.VAD_WINDOW
         prefix = chunking.regions_from_probabilities(probs[:windows], windows * chunking.VAD_WINDOW)
-        decided = prefix[:-1]
+        decided = live.decided(prefix)
         assert final[:len(decided)] == decided, seconds
+
+
+def test_a_blip_after_a_pause_does_not_settle_the_region_before_it():
+    """Speech, 1.2 s of silence, a 0.1-s blip (dropped: shorter than the shortest speech), silence, speech:
+    the first region's padded end depends on the blip until the blip is known to be one."""
+    window = chunking.VAD_WINDOW / SR
+
+    def run(*parts):  # (probability, seconds) -> window probabilities
+        return np.concatenate([np.full(round(sec / window), p, np.float32) for p, sec in parts])
+
+    probs = run((0.0, 1.0), (0.9, 2.0), (0.0, 1.2), (0.9, 0.1), (0.0, 3.0), (0.9, 2.0), (0.0, 2.0))
+    final = chunking.regions_from_probabilities(probs, len(probs) * chunking.VAD_WINDOW)
+    assert len(final) == 2  # the blip is gone
+    for windows in range(1, len(probs)):
+        prefix = chunking.regions_from_probabilities(probs[:windows], windows * chunking.VAD_WINDOW)
+        assert final[:len(live.decided(prefix))] == live.decided(prefix), windows
+    at = round(4.5 / window)  # just after the blip: it still looks like speech
+    prefix = chunking.regions_from_probabilities(probs[:at], at * chunking.VAD_WINDOW)
+    assert prefix[0] != final[0]  # the first region's end moved: it was not settled yet
 
 
 def test_a_resumed_run_keeps_the_rest_of_a_chunk_cut_elsewhere():

@@ -66,6 +66,15 @@ class _Growing:
         return self._data[:self.length]
 
 
+def decided(regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The regions of a block's beginning that no later audio can change.
+
+    The last region may still grow; the one before it is final, but its padded end depends on where the
+    last one starts, and the last one may yet be dropped (a blip shorter than the VAD's shortest speech).
+    Everything before those two is settled."""
+    return regions[:-2]
+
+
 class LiveTranscriber:
     """Follows ``recordings/<id>/chunks/`` and transcribes each chunk of speech once it is closed."""
 
@@ -142,8 +151,7 @@ class LiveTranscriber:
             self._block_start, self._scorer = end, chunking.VadScorer()
         scored = self._scorer.windows * chunking.VAD_WINDOW
         prefix = chunking.regions_from_probabilities(self._scorer.probabilities, scored) if scored else []
-        # every region but the last is decided: the last may still grow, or its end move with the next one
-        return self._regions + [(self._block_start + a, self._block_start + b) for a, b in prefix[:-1]]
+        return self._regions + [(self._block_start + a, self._block_start + b) for a, b in decided(prefix)]
 
     def closed_chunks(self) -> list:
         """Chunks of speech that no later audio can change (all but the last one packed), not yet transcribed."""
