@@ -114,6 +114,7 @@ def test_live_then_pipeline_is_the_batch_transcript(home_with_models, monkeypatc
         follower.step()
         grown.append(len(follower.segments))
     assert follower.chunks_done >= 2 and grown[0] < grown[-1]  # transcribed while "recording"
+    assert follower.audio.base >= 30 * SR  # what was transcribed and scored is no longer held
     done_live = follower.done_until
 
     from voicebot.record.assemble import assemble

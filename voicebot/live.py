@@ -45,25 +45,41 @@ POLL = 0.5  # seconds between two looks at chunks/ when there is nothing to do
 STOP_WAIT = 60.0  # seconds the recorder waits for the worker to finish the chunk in hand
 
 
-class _Growing:
-    """The recording so far, 16 kHz mono float32, in an array that doubles as it fills."""
+class _Recent:
+    """The recording so far (16 kHz mono float32) from ``base`` on: what is transcribed and scored is
+    dropped, so a meeting of hours holds about one VAD block (10 min) and the backlog, not all of it.
+
+    Slicing takes recording sample numbers (``recent[a:b]``), as a whole recording's array would, so
+    chunks of speech read their audio from it unchanged (``Chunk.audio``)."""
 
     def __init__(self) -> None:
         self._data = np.zeros(16000 * 60, np.float32)
-        self.length = 0
+        self.base = 0  # recording sample number of _data[0]
+        self.length = 0  # recording samples received in all
 
     def append(self, samples: np.ndarray) -> None:
-        need = self.length + len(samples)
+        held = self.length - self.base
+        need = held + len(samples)
         if need > len(self._data):
             bigger = np.zeros(max(need, 2 * len(self._data)), np.float32)
-            bigger[:self.length] = self._data[:self.length]
+            bigger[:held] = self._data[:held]
             self._data = bigger
-        self._data[self.length:need] = samples
-        self.length = need
+        self._data[held:need] = samples
+        self.length += len(samples)
 
-    @property
-    def samples(self) -> np.ndarray:
-        return self._data[:self.length]
+    def drop_before(self, sample: int) -> None:
+        """Forget the samples before ``sample`` (moved down in place; the array keeps its size)."""
+        cut = min(max(sample, self.base), self.length) - self.base
+        if cut <= 0:
+            return
+        held = self.length - self.base
+        self._data[:held - cut] = self._data[cut:held]
+        self.base += cut
+
+    def __getitem__(self, where: slice) -> np.ndarray:
+        start, stop = where.start or 0, self.length if where.stop is None else where.stop
+        assert start >= self.base, "audio already dropped"
+        return self._data[start - self.base:min(stop, self.length) - self.base]
 
 
 def decided(regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -94,7 +110,7 @@ class LiveTranscriber:
         self.previous = self.segments[-1].language if self.segments else None
         self.forced = self.meeting.language or settings.asr.language or None
         self.scores = chunking.ScoreStore(self.directory / recordings.VAD_SCORES)
-        self.audio = _Growing()
+        self.audio = _Recent()
         self._converter = To16kMono()
         self._next_chunk = 0  # number of the next recorder piece to read
         self._block = int(chunking.VAD_BLOCK_S * chunking.SAMPLE_RATE)
@@ -131,12 +147,12 @@ class LiveTranscriber:
         """Score the new audio; the speech regions that can no longer change."""
         from voicebot.asr import chunking
 
-        samples = self.audio.samples
+        samples = self.audio
         while True:
             end = self._block_start + self._block
             # a block is whole once the recording goes on past it (a shorter tail would join it)
-            whole = len(samples) - end >= chunking.SAMPLE_RATE // 10
-            upto = end if whole else len(samples)
+            whole = samples.length - end >= chunking.SAMPLE_RATE // 10
+            upto = end if whole else samples.length
             fed = self._block_start + self._scorer.windows * chunking.VAD_WINDOW
             usable = (upto - fed) - (upto - fed) % chunking.VAD_WINDOW
             if usable > 0:
@@ -166,13 +182,14 @@ class LiveTranscriber:
         from voicebot import asr
 
         prompt, words = self.settings.asr.initial_prompt, self.settings.asr.hotwords
-        done, self.previous = asr.transcribe_chunk(self.engine, chunk, self.audio.samples, self.settings,
+        done, self.previous = asr.transcribe_chunk(self.engine, chunk, self.audio, self.settings,
                                                    forced=self.forced, previous=self.previous, prompt=prompt,
                                                    hotwords=words)
         self.segments.extend(done)
         self.done_until = chunk.end
         self.checkpoint.save(self.segments, chunk.end)
         self.chunks_done += 1
+        self.audio.drop_before(min(self._block_start, round(chunk.end * 16000)))
         return done
 
     def step(self, stop: threading.Event | None = None) -> bool:

@@ -123,7 +123,8 @@ def transcribe_chunk(engine, chunk: chunking.Chunk, samples: np.ndarray, setting
     """One chunk of speech -> its segments (recording times) and the language it ended in.
 
     The batch transcription and the live one (``voicebot.live``) both go through here, so a chunk gets
-    the same language rule, prompt and guards whenever it is transcribed."""
+    the same language rule, prompt and guards whenever it is transcribed. ``samples`` is the recording,
+    or anything that slices like it by recording sample numbers (the live transcription's recent audio)."""
     segments: list[schema.Segment] = []
     for part, part_language in [(chunk, forced)] if forced else language_parts(engine, chunk, samples, previous):
         raw = engine.transcribe_chunk(part.audio(samples), language=part_language, initial_prompt=prompt or None,

@@ -107,7 +107,7 @@ class VadScorer:
             out, h, c = self._session.run(None, {"input": batch[i:i + 10000], "h": h, "c": c})
             self._state = (h, c)
             self._parts.append(np.asarray(out, dtype=np.float32).reshape(-1))
-        self._context = windows[-1:, -VAD_CONTEXT:]
+        self._context = windows[-1:, -VAD_CONTEXT:].copy()  # the caller may reuse its buffer
         self.windows += len(windows)
 
     def finish(self, audio_tail: np.ndarray) -> np.ndarray:
