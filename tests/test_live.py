@@ -215,3 +215,53 @@ def test_transcript_grows_while_recording_and_kill_9_then_resume_gives_the_batch
         assert ours.get(key) == theirs.get(key), key
     words = [schema.read_json(d / recordings.TRANSCRIPT)["segments"] for d in (directory, batch_dir)]
     assert [s["text"] for s in words[0]] == [s["text"] for s in words[1]]
+
+
+# --- the web page of a meeting being recorded -------------------------------------------------------
+
+
+def test_the_meeting_page_shows_the_transcript_growing_to_whoever_may_see_it(team):
+    from security_helpers import PASSWORD
+    from web_helpers import USER, app_client, login, settings_of
+
+    home, env = team
+    settings = settings_of(home, **env)
+    directory = make_recording(settings, np.zeros(SR, np.int16), title="live web",
+                               invitees=[schema.Person("Alice", "alice@example.org")])
+    meeting_id = directory.name
+    live.show_in_archive(settings, directory)
+    lines = [schema.Segment(0.5, 2.0, "Good morning everyone.", language="en"),
+             schema.Segment(2.5, 4.0, "<b>Budget</b> first.", language="en")]
+    pipeline.transcript_checkpoint(settings, recordings.load_meeting(directory), _engine_named(),
+                                   directory).save(lines[:1], 2.0)
+    with app_client(home, **env) as http:
+        login(http, user="alice", password=PASSWORD)  # invited: she may see it
+        page = http.get(f"/meetings/{meeting_id}")
+        assert page.status_code == 200 and 'id="live"' in page.text and "/static/live.js" in page.text
+        first = http.get(f"/api/meetings/{meeting_id}/live").json()
+        assert first == {"recording": True, "done": False, "count": 1,
+                         "segments": [{"start": 0.5, "end": 2.0, "text": "Good morning everyone."}]}
+        pipeline.transcript_checkpoint(settings, recordings.load_meeting(directory), _engine_named(),
+                                       directory).save(lines, 4.0)
+        grown = http.get(f"/api/meetings/{meeting_id}/live", params={"after": 1}).json()
+        assert grown["count"] == 2 and [s["text"] for s in grown["segments"]] == ["<b>Budget</b> first."]
+        assert "textContent = seg.text" in http.get("/static/live.js").text  # lines go in as text, not markup
+    with app_client(home, **env) as http:
+        login(http, user="zoe", password=PASSWORD)  # not invited, not shared: no such meeting for her
+        assert http.get(f"/api/meetings/{meeting_id}/live").status_code == 404
+        assert http.get(f"/meetings/{meeting_id}").status_code == 404
+    with app_client(home, **env) as http:  # not logged in
+        assert http.get(f"/api/meetings/{meeting_id}/live").status_code in (401, 303)
+    with app_client(home, **env) as http:
+        login(http, user=USER)  # an admin sees it too; once recorded it is no longer "recording"
+        meeting = recordings.load_meeting(directory)
+        meeting.status = "recorded"
+        recordings.save_meeting(directory, meeting)
+        assert http.get(f"/api/meetings/{meeting_id}/live").json()["recording"] is False
+
+
+def _engine_named():
+    """An engine's name and model, all the transcription checkpoint's key needs from it."""
+    class Named:
+        name, model_name = "faster-whisper", "base"
+    return Named()

@@ -25,7 +25,6 @@ go to ``live.jsonl`` in the meeting's folder.
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import signal
@@ -33,13 +32,13 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
 from voicebot import recordings, schema
 from voicebot.config import Settings
+from voicebot.fsutil import append_jsonl, read_jsonl
 
 POLL = 0.5  # seconds between two looks at chunks/ when there is nothing to do
 STOP_WAIT = 60.0  # seconds the recorder waits for the worker to finish the chunk in hand
@@ -241,24 +240,11 @@ def _cpu_seconds() -> float:
 
 def log(directory: Path, event: str, **fields) -> None:
     """One line in recordings/<id>/live.jsonl. Best effort."""
-    line = json.dumps({"at": datetime.now().astimezone().isoformat(timespec="milliseconds"), "event": event,
-                       **fields}, ensure_ascii=False)
-    try:
-        with open(Path(directory) / recordings.LIVE_LOG, "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
-    except OSError:
-        pass
+    append_jsonl(Path(directory) / recordings.LIVE_LOG, {"event": event, **fields})
 
 
 def read_log(directory: Path) -> list[dict]:
-    path = Path(directory) / recordings.LIVE_LOG
-    events = []
-    for line in path.read_text(encoding="utf-8").splitlines() if path.is_file() else []:
-        try:
-            events.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return events
+    return read_jsonl(Path(directory) / recordings.LIVE_LOG)
 
 
 # --- the worker process, seen from the recorder ----------------------------------------------------
@@ -316,14 +302,27 @@ def start(settings: Settings, directory: Path) -> Worker | None:
     return Worker(directory, niceness=settings.record.live_nice)
 
 
-def recent_lines(directory: Path, count: int = 3) -> list[str]:
-    """The last ``count`` lines transcribed so far (from the checkpoint), oldest first."""
+def show_in_archive(settings: Settings, directory: Path) -> None:
+    """The meeting in the archive as it is now (``recording`` at the start, ``recorded`` at the end), so
+    that the web lists it and shows its live transcript to whoever the access rule lets see it."""
+    from voicebot.archive import open_archive
+
+    with open_archive(settings) as db:
+        db.save_meeting(recordings.load_meeting(directory), directory=directory)
+
+
+def segments_so_far(directory: Path) -> list[schema.Segment]:
+    """What the transcription of a meeting has written so far (its checkpoint), live or batch."""
     try:
         data = schema.read_json(Path(directory) / recordings.TRANSCRIPT_PARTIAL)
-    except (OSError, ValueError):
+        return [schema.Segment.from_dict(s) for s in data.get("segments", [])]
+    except (OSError, ValueError, TypeError, AttributeError, KeyError):
         return []
-    segments = data.get("segments", []) if isinstance(data, dict) else []
-    return [f"{_clock(s.get('start', 0.0))} {s.get('text', '').strip()}" for s in segments[-count:]]
+
+
+def recent_lines(directory: Path, count: int = 3) -> list[str]:
+    """The last ``count`` lines transcribed so far, oldest first."""
+    return [f"{_clock(s.start)} {s.text.strip()}" for s in segments_so_far(directory)[-count:]]
 
 
 def _clock(seconds: float) -> str:

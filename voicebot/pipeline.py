@@ -54,7 +54,7 @@ from typing import Callable
 from voicebot import recordings, schema
 from voicebot.config import Settings
 from voicebot.errors import ModelError, UserError
-from voicebot.fsutil import atomic_write, exclusive_lock, fsync_dir
+from voicebot.fsutil import append_jsonl, atomic_write, exclusive_lock, fsync_dir, read_jsonl
 
 PROCESSABLE = ("recorded", "recovered", "imported")  # meeting.json statuses with complete audio
 IMPORT_LOCK = ".import.lock"  # in the home folder: imports wait for each other (the same file twice is one meeting)
@@ -575,25 +575,12 @@ def set_state(job: Job, stage: str, state: str, *, error: str | None = None) -> 
 
 def log(job: Job, stage: str, event: str, **fields) -> None:
     """One line in recordings/<id>/pipeline.jsonl (timings, attempts; no personal data). Best effort."""
-    line = json.dumps({"at": datetime.now().astimezone().isoformat(timespec="milliseconds"), "pid": os.getpid(),
-                       "stage": stage, "event": event, **fields}, ensure_ascii=False)
-    try:
-        with open(job.path(recordings.PIPELINE_LOG), "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
-    except OSError:
-        pass
+    append_jsonl(job.path(recordings.PIPELINE_LOG), {"pid": os.getpid(), "stage": stage, "event": event, **fields})
 
 
 def read_log(directory: Path) -> list[dict]:
     """The events of recordings/<id>/pipeline.jsonl (a line cut by a crash is skipped)."""
-    path = Path(directory) / recordings.PIPELINE_LOG
-    events = []
-    for line in path.read_text(encoding="utf-8").splitlines() if path.is_file() else []:
-        try:
-            events.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return events
+    return read_jsonl(Path(directory) / recordings.PIPELINE_LOG)
 
 
 def transcript_checkpoint(settings: Settings, meeting: schema.Meeting, engine, directory: Path) -> Checkpoint:

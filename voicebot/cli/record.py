@@ -94,24 +94,45 @@ class _StatusView:
 
 
 class _LiveWorker:
-    """Starts the live transcription (``voicebot.live``) when the recording starts, asks it to stop when
-    the recording stops, and waits for it before the pipeline takes over; passes the events on."""
+    """When the recording starts: the meeting into the archive (the web shows it growing, to its owner
+    and invitees) and the live transcription (``voicebot.live``) started; when it stops: the worker
+    asked to stop, and waited for before the pipeline takes over. Passes the events on."""
 
-    def __init__(self, s, view) -> None:
-        self.settings, self.view, self.worker = s, view, None
+    def __init__(self, s, view, owner: str | None) -> None:
+        self.settings, self.view, self.owner, self.worker, self.directory = s, view, owner, None, None
 
     def __call__(self, status) -> None:
         from voicebot import live
+        from voicebot.cli.pipeline import set_owner
 
         if status.event == "started" and status.directory is not None:
-            self.worker = live.start(self.settings, status.directory)
+            self.directory = status.directory
+            try:  # neither may stop a recording that has started: the pipeline does both at the end
+                live.show_in_archive(self.settings, status.directory)
+                if self.owner:
+                    set_owner(status.meeting_id, self.owner)
+            except Exception as exc:  # noqa: BLE001 -- e.g. the database is unreachable
+                err_console.print(f"[bold yellow]warning:[/] the meeting shows on the web once processed ({exc})",
+                                  highlight=False)
+            try:
+                self.worker = live.start(self.settings, status.directory)
+            except OSError as exc:
+                err_console.print(f"[bold yellow]warning:[/] no live transcription ({exc}); the whole meeting is "
+                                  "transcribed at the end", highlight=False)
         elif status.event == "stopping" and self.worker is not None:
             self.worker.request_stop()
         self.view(status)
 
     def finish(self) -> None:
+        from voicebot import live, recordings
+
         if self.worker is not None:
             self.worker.wait()
+        if self.directory is not None and (self.directory / recordings.MEETING_JSON).is_file():
+            try:
+                live.show_in_archive(self.settings, self.directory)  # recorded (or empty) now
+            except Exception:  # noqa: BLE001 -- the pipeline saves it again
+                pass
 
 
 def hand_off(meeting) -> None:
@@ -157,7 +178,7 @@ def record(
     max_seconds = parse_duration(duration)
     _recover_leftovers(s)
     view = _StatusView()
-    worker = _LiveWorker(s, view)
+    worker = _LiveWorker(s, view, owner)
     try:
         meeting = run(s, title=title or invitation.title or "", invitees=invitation.people, device=device or None,
                       language=language.strip().lower() or None, on_status=worker, max_seconds=max_seconds)
