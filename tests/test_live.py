@@ -181,6 +181,10 @@ def test_transcript_grows_while_recording_and_kill_9_then_resume_gives_the_batch
             assert proc.poll() is None, proc.communicate()
             counts.append(_segments(directory))
         assert len(set(c for c in counts if c)) >= 2, f"the transcript did not grow while recording: {counts}"
+        from voicebot.archive import open_archive
+
+        with open_archive(load_settings()) as db:  # the web can show it, to those who may see it
+            assert db.get_meeting(meeting_id)["status"] == "recording"
         worker = next(e["pid"] for e in live.read_log(directory) if e["event"] == "start")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()

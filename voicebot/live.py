@@ -207,11 +207,18 @@ class LiveTranscriber:
         return did or added > 0
 
 
-def run(settings: Settings, directory: Path, stop: threading.Event) -> dict:
+def run(settings: Settings, directory: Path, stop: threading.Event, owner: str | None = None) -> dict:
     """The worker's loop: follow the recording until ``stop`` is set or the recording is no longer in
-    progress; the chunk in hand is finished first. Returns what it did (also logged)."""
+    progress; the chunk in hand is finished first. Returns what it did (also logged).
+
+    First the meeting goes into the archive (with its ``owner``, a web user), so that the web shows
+    its transcript growing to whoever the access rule lets see it."""
     started, cpu0 = time.monotonic(), _cpu_seconds()
     log(directory, "start", pid=os.getpid(), nice=os.nice(0))
+    try:
+        show_in_archive(settings, directory, owner=owner)
+    except Exception as exc:  # noqa: BLE001 -- e.g. the database is unreachable: the pipeline saves it later
+        log(directory, "archive-failed", error=f"{type(exc).__name__}: {exc}")
     live = LiveTranscriber(settings, directory)
     log(directory, "ready", load_seconds=round(time.monotonic() - started, 3), resumed_at=live.done_until)
     while not stop.is_set():
@@ -253,10 +260,10 @@ def read_log(directory: Path) -> list[dict]:
 class Worker:
     """The live worker of one recording, in its own process at the lowest CPU priority."""
 
-    def __init__(self, directory: Path, *, niceness: int = 19):
+    def __init__(self, directory: Path, *, niceness: int = 19, owner: str | None = None):
         self.directory = Path(directory)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "voicebot.live", str(self.directory)],
+            [sys.executable, "-m", "voicebot.live", str(self.directory), *(["--owner", owner] if owner else [])],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             preexec_fn=lambda: _child_setup(niceness))
 
@@ -286,7 +293,7 @@ def _child_setup(niceness: int) -> None:
         pass
 
 
-def start(settings: Settings, directory: Path) -> Worker | None:
+def start(settings: Settings, directory: Path, *, owner: str | None = None) -> Worker | None:
     """Start the live worker for a recording that has begun, unless ``record.live`` is off or the Whisper
     model is not installed yet (installing it is the pipeline's business, not the recording's)."""
     from voicebot.asr import models
@@ -299,16 +306,18 @@ def start(settings: Settings, directory: Path) -> Worker | None:
     except ModelError as exc:
         log(directory, "off", reason=str(exc))
         return None
-    return Worker(directory, niceness=settings.record.live_nice)
+    return Worker(directory, niceness=settings.record.live_nice, owner=owner)
 
 
-def show_in_archive(settings: Settings, directory: Path) -> None:
+def show_in_archive(settings: Settings, directory: Path, owner: str | None = None) -> None:
     """The meeting in the archive as it is now (``recording`` at the start, ``recorded`` at the end), so
     that the web lists it and shows its live transcript to whoever the access rule lets see it."""
     from voicebot.archive import open_archive
 
-    with open_archive(settings) as db:
+    with open_archive(settings) as db, db.transaction():
         db.save_meeting(recordings.load_meeting(directory), directory=directory)
+        if owner:
+            db.set_owner(directory.name, owner)
 
 
 def segments_so_far(directory: Path) -> list[schema.Segment]:
@@ -331,16 +340,17 @@ def _clock(seconds: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m voicebot.live DIRECTORY``: the worker process (``Worker`` starts it)."""
+    """``python -m voicebot.live DIRECTORY [--owner NAME]``: the worker process (``Worker`` starts it)."""
     from voicebot.config import load_settings
 
     args = sys.argv[1:] if argv is None else argv
     directory = Path(args[0])
+    owner = args[args.index("--owner") + 1] if "--owner" in args else None
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl-C in the recorder's terminal: the recorder decides
     try:
-        run(load_settings(), directory, stop)
+        run(load_settings(), directory, stop, owner=owner)
     except Exception as exc:  # noqa: BLE001 -- the recording goes on; the pipeline does the work at the end
         import traceback
 

@@ -94,29 +94,20 @@ class _StatusView:
 
 
 class _LiveWorker:
-    """When the recording starts: the meeting into the archive (the web shows it growing, to its owner
-    and invitees) and the live transcription (``voicebot.live``) started; when it stops: the worker
-    asked to stop, and waited for before the pipeline takes over. Passes the events on."""
+    """Starts the live transcription (``voicebot.live``) when the recording starts, asks it to stop when
+    the recording stops, and waits for it before the pipeline takes over; passes the events on."""
 
     def __init__(self, s, view, owner: str | None) -> None:
         self.settings, self.view, self.owner, self.worker, self.directory = s, view, owner, None, None
 
     def __call__(self, status) -> None:
         from voicebot import live
-        from voicebot.cli.pipeline import set_owner
 
         if status.event == "started" and status.directory is not None:
             self.directory = status.directory
-            try:  # neither may stop a recording that has started: the pipeline does both at the end
-                live.show_in_archive(self.settings, status.directory)
-                if self.owner:
-                    set_owner(status.meeting_id, self.owner)
-            except Exception as exc:  # noqa: BLE001 -- e.g. the database is unreachable
-                err_console.print(f"[bold yellow]warning:[/] the meeting shows on the web once processed ({exc})",
-                                  highlight=False)
             try:
-                self.worker = live.start(self.settings, status.directory)
-            except OSError as exc:
+                self.worker = live.start(self.settings, status.directory, owner=self.owner)
+            except OSError as exc:  # it may not stop a recording that has started
                 err_console.print(f"[bold yellow]warning:[/] no live transcription ({exc}); the whole meeting is "
                                   "transcribed at the end", highlight=False)
         elif status.event == "stopping" and self.worker is not None:
@@ -124,15 +115,15 @@ class _LiveWorker:
         self.view(status)
 
     def finish(self) -> None:
-        from voicebot import live, recordings
+        from voicebot import live
 
-        if self.worker is not None:
-            self.worker.wait()
-        if self.directory is not None and (self.directory / recordings.MEETING_JSON).is_file():
-            try:
-                live.show_in_archive(self.settings, self.directory)  # recorded (or empty) now
-            except Exception:  # noqa: BLE001 -- the pipeline saves it again
-                pass
+        if self.worker is None:
+            return
+        self.worker.wait()
+        try:
+            live.show_in_archive(self.settings, self.directory)  # no longer "recording" on the web
+        except Exception:  # noqa: BLE001 -- the pipeline saves it again
+            pass
 
 
 def hand_off(meeting) -> None:
