@@ -120,23 +120,19 @@ class LiveTranscriber:
 
     # --- reading what the recorder wrote ----------------------------------------------------------
     def read_new(self) -> float:
-        """Append the pieces closed since the last look; seconds of audio added."""
-        from voicebot.record.chunks import SUFFIX, ChunkError, chunk_index, list_chunks, read_chunk
+        """Append the pieces closed since the last look (the recorder numbers them in order); seconds added."""
+        from voicebot.record.chunks import ChunkError, chunk_path, read_chunk
 
         before = self.audio.length
-        for path in list_chunks(self.directory / recordings.CHUNKS):
-            index = chunk_index(path)
-            if index < self._next_chunk or not path.name.endswith(SUFFIX):
-                continue
+        while (path := chunk_path(self.directory / recordings.CHUNKS, self._next_chunk)).exists():
             try:
                 piece = read_chunk(path)
             except FileNotFoundError:
                 break  # the recording ended and its pieces became audio.flac: nothing more to read
             except (ChunkError, OSError):
-                self._next_chunk = index + 1  # unreadable: assembly leaves it out too
-                continue
-            self._next_chunk = index + 1
-            if len(piece.frames):
+                piece = None  # unreadable: assembly leaves it out too
+            self._next_chunk += 1
+            if piece is not None and len(piece.frames):
                 pcm = self._converter.convert(piece.frames, piece.samplerate)
                 self.audio.append(pcm.astype(np.float32) / 32768.0)
         return (self.audio.length - before) / 16000
@@ -263,9 +259,9 @@ class Worker:
     def __init__(self, directory: Path, *, niceness: int = 19, owner: str | None = None):
         self.directory = Path(directory)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "voicebot.live", str(self.directory), *(["--owner", owner] if owner else [])],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=lambda: _child_setup(niceness))
+            [sys.executable, "-m", "voicebot.live", str(self.directory), "--nice", str(niceness),
+             "--parent", str(os.getpid()), *(["--owner", owner] if owner else [])],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def request_stop(self) -> None:
         """Finish the chunk in hand, then exit (does not wait)."""
@@ -282,15 +278,18 @@ class Worker:
             return self.proc.wait()
 
 
-def _child_setup(niceness: int) -> None:
-    """In the worker, before it starts: lowest priority, and die with the recorder (Linux)."""
+def _lower_and_tie(niceness: int, parent: int) -> None:
+    """In the worker, first thing: lowest priority, and die with the recorder (Linux's parent-death
+    signal; set here rather than between fork and exec, which is unsafe in a program with threads)."""
     os.nice(niceness)
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+    if os.getppid() != parent:  # the recorder died before the signal was set
+        os._exit(0)
 
 
 def start(settings: Settings, directory: Path, *, owner: str | None = None) -> Worker | None:
@@ -340,12 +339,18 @@ def _clock(seconds: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m voicebot.live DIRECTORY [--owner NAME]``: the worker process (``Worker`` starts it)."""
+    """``python -m voicebot.live DIRECTORY [--nice N --parent PID] [--owner NAME]``: the worker process
+    (``Worker`` starts it)."""
     from voicebot.config import load_settings
 
     args = sys.argv[1:] if argv is None else argv
-    directory = Path(args[0])
-    owner = args[args.index("--owner") + 1] if "--owner" in args else None
+
+    def option(name: str) -> str | None:
+        return args[args.index(name) + 1] if name in args else None
+
+    if option("--parent"):
+        _lower_and_tie(int(option("--nice") or 19), int(option("--parent")))
+    directory, owner = Path(args[0]), option("--owner")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl-C in the recorder's terminal: the recorder decides
