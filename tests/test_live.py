@@ -269,3 +269,33 @@ def _engine_named():
     class Named:
         name, model_name = "faster-whisper", "base"
     return Named()
+
+
+def test_the_recorder_shows_the_last_lines_under_its_meter(home):
+    from rich.console import Console
+
+    from voicebot.cli import record as record_cli
+    from voicebot.record.capture import RecordStatus
+
+    settings = load_settings()
+    directory = make_recording(settings, np.zeros(SR, np.int16), title="meter")
+    lines = [schema.Segment(float(i), i + 0.9, f"line {i} [bold]x[/]", language="en") for i in range(5)]
+    pipeline.transcript_checkpoint(settings, recordings.load_meeting(directory), _engine_named(),
+                                   directory).save(lines, 5.0)
+    view = record_cli._StatusView()
+    shown = []
+
+    class Live:
+        def update(self, text):
+            shown.append(text)
+
+        def stop(self):
+            pass
+
+    view.live = Live()
+    view(RecordStatus(event="tick", meeting_id=directory.name, directory=directory, elapsed=6.0, level_db=-20.0))
+    console = Console(width=200, record=True)
+    console.print(shown[-1])
+    text = console.export_text()
+    assert "REC" in text and "0:00:02 line 2 [bold]x[/]" in text and "0:00:04 line 4" in text
+    assert "line 1" not in text  # the last three
