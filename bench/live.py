@@ -92,7 +92,7 @@ def _stage_seconds(directory: Path) -> dict[str, float]:
     return {e["stage"]: e["seconds"] for e in _events(directory / recordings.PIPELINE_LOG) if e["event"] == "done"}
 
 
-def run(seconds: float, out_dir: Path) -> dict:
+def run(seconds: float, out_dir: Path, *, llm: bool = False) -> dict:
     sys.path.insert(0, str(ROOT / "tests"))
     from pulse import PulseServer  # tests/pulse.py: the private sound server the capture tests use
     from test_mail_delivery import SmtpServer  # tests/: aiosmtpd on localhost, keeping what it receives
@@ -105,13 +105,15 @@ def run(seconds: float, out_dir: Path) -> dict:
     work = Path(tempfile.mkdtemp(prefix="bench-live-"))
     home = work / "home"
     home.mkdir(mode=0o700)
-    (home / "models").mkdir()
+    (home / "models").mkdir()  # Whisper base only: extractive minutes, as bench/pipeline.py measures
     (home / "models" / "whisper-base").symlink_to(ROOT / "models" / "whisper-base", target_is_directory=True)
+    if llm:  # the minutes' language model installed: the default engine (auto) drafts with it
+        (home / "models" / "llm").symlink_to(ROOT / "models" / "llm", target_is_directory=True)
     pulse = PulseServer(work / "pulse").start()
     smtp = SmtpServer()
     smtp.start()
     env = _env(home, pulse, smtp.url)
-    wanted = 3
+    wanted = len(INVITEES.split(","))
     try:
         recorder = subprocess.Popen([sys.executable, "-m", "voicebot", "record", "--yes", "--title", "live bench",
                                      "--invite", INVITEES], env=env, cwd=work, stdout=subprocess.PIPE,
@@ -167,6 +169,7 @@ def run(seconds: float, out_dir: Path) -> dict:
         cpu = live_stop.get("cpu_seconds")
         result = {
             "meeting_seconds": round(meeting_wall, 1), "audio": built.name, "cores": os.cpu_count(),
+            "minutes_engine": json.loads((directory / recordings.MINUTES_JSON).read_text()).get("engine"),
             "end_to_mailbox_seconds": round(mailed_at - ended, 1),
             "target_seconds": TARGETS.get(int(seconds)),
             "pipeline_stage_seconds": stages,
@@ -188,7 +191,7 @@ def run(seconds: float, out_dir: Path) -> dict:
         smtp.stop()
         pulse.stop()
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / f"live-{int(seconds)}s.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    (out_dir / f"live-{int(seconds)}s{'-llm' if llm else ''}.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
     return result
 
 
@@ -196,8 +199,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=600.0, help="length of the meeting (real time)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--llm", action="store_true", help="with the minutes' language model (models/llm) "
+                                                            "installed; default: extractive minutes")
     args = parser.parse_args(argv)
-    print(json.dumps(run(args.seconds, args.out), indent=1))
+    print(json.dumps(run(args.seconds, args.out, llm=args.llm), indent=1))
 
 
 if __name__ == "__main__":
