@@ -195,13 +195,78 @@ def run(seconds: float, out_dir: Path, *, llm: bool = False) -> dict:
     return result
 
 
+def fast_feed(seconds: float, out_dir: Path) -> dict:
+    """Without the sound server, faster than real time: the built meeting written as the recorder's
+    1-second pieces into a recording folder, the live transcription following them (in this process)
+    as they land, then the pipeline's transcribe stage for the tail; against a plain batch
+    transcription of the same audio. Words only (diarization runs after the meeting either way)."""
+    from datetime import datetime
+
+    from voicebot import asr, live, pipeline, recordings, schema
+    from voicebot.audio import load_audio
+    from voicebot.config import load_settings
+    from voicebot.record.assemble import assemble
+    from voicebot.record.chunks import ChunkFile
+
+    built = build(seconds)
+    home = Path(tempfile.mkdtemp(prefix="bench-live-fast-"))
+    (home / "models").mkdir()
+    (home / "models" / "whisper-base").symlink_to(ROOT / "models" / "whisper-base", target_is_directory=True)
+    settings = load_settings({"VOICEBOT_HOME": str(home)})
+    audio = load_audio(built.audio)
+    pcm = np.round(audio * 32768).clip(-32768, 32767).astype(np.int16)
+    meeting = schema.Meeting(id=recordings.new_meeting_id("fast feed", datetime.now()),
+                             title="fast feed", started_at="2026-01-01T00:00:00+00:00", device="bench",
+                             samplerate=16000, channels=1, status="recording")
+    directory = recordings.meeting_dir(settings.recordings_dir, meeting.id)
+    (directory / recordings.CHUNKS).mkdir(parents=True)
+    recordings.save_meeting(directory, meeting)
+    engine = asr.load_engine(settings)
+    follower = live.LiveTranscriber(settings, directory, engine=engine)
+    began = time.monotonic()
+    for index in range(-(-len(pcm) // 16000)):
+        piece = ChunkFile(directory / recordings.CHUNKS, index, 16000, 1)
+        piece.append(pcm[index * 16000:(index + 1) * 16000].reshape(-1, 1))
+        piece.close()
+        if index % 10 == 9:
+            follower.step()
+    follower.step()
+    live_seconds = time.monotonic() - began
+    assemble(directory)
+    meeting.status = "recorded"
+    recordings.save_meeting(directory, meeting)
+    began = time.monotonic()
+    pipeline.transcribe(pipeline.Job(settings, meeting, directory))
+    tail_seconds = time.monotonic() - began
+    ended = schema.Transcript.from_dict(schema.read_json(directory / recordings.TRANSCRIPT))
+    began = time.monotonic()
+    batch = asr.transcribe(load_audio(directory / recordings.AUDIO), settings, engine=engine)
+    batch_seconds = time.monotonic() - began
+    same = sum(a.text == b.text for a, b in zip(ended.segments, batch.segments))
+    result = {"audio": built.name, "audio_seconds": built.duration, "live_chunks": follower.chunks_done,
+              "live_done_until": round(follower.done_until, 1), "live_seconds": round(live_seconds, 1),
+              "end_transcribe_seconds": round(tail_seconds, 1), "batch_transcribe_seconds": round(batch_seconds, 1),
+              "wer_live": score_words(built, ended)["wer"], "wer_batch": score_words(built, batch)["wer"],
+              "segments_live": len(ended.segments), "segments_batch": len(batch.segments),
+              "same_text_segments": same,
+              "log": [e for e in pipeline.read_log(directory) if e["event"] == "chunks"]}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"live-fast-{int(seconds)}s.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    return result
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=600.0, help="length of the meeting (real time)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--llm", action="store_true", help="with the minutes' language model (models/llm) "
                                                             "installed; default: extractive minutes")
+    parser.add_argument("--fast-feed", action="store_true", help="no sound server, faster than real time: "
+                                                                  "the live transcript against the batch one only")
     args = parser.parse_args(argv)
+    if args.fast_feed:
+        print(json.dumps(fast_feed(args.seconds, args.out), indent=1))
+        return
     print(json.dumps(run(args.seconds, args.out, llm=args.llm), indent=1))
 
 
