@@ -103,6 +103,8 @@ class RecordSettings:
     silence_warning_seconds: float = 30.0
     low_disk_mb: int = 500
     keep_chunks: bool = False  # keep recordings/<id>/chunks/ even once audio.flac is verified complete
+    live: bool = True  # transcribe while recording (voicebot.live), so only the tail is left at the end
+    live_nice: int = 19  # the live worker's CPU niceness: capture and everything else go first
 
 
 @dataclass

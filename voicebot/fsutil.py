@@ -47,3 +47,32 @@ def exclusive_lock(path: Path, *, wait: bool = False) -> Iterator[bool]:
             yield True
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def append_jsonl(path: Path, record: dict) -> bool:
+    """Append one JSON line to an event log, stamped with the time. Best effort: False when it could not."""
+    import json
+    from datetime import datetime
+
+    line = json.dumps({"at": datetime.now().astimezone().isoformat(timespec="milliseconds"), **record},
+                      ensure_ascii=False)
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+    except OSError:
+        return False
+    return True
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """The events of a JSON-lines log (a line cut by a crash is skipped)."""
+    import json
+
+    path = Path(path)
+    events = []
+    for line in path.read_text(encoding="utf-8").splitlines() if path.is_file() else []:
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return events

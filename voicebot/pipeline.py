@@ -54,7 +54,7 @@ from typing import Callable
 from voicebot import recordings, schema
 from voicebot.config import Settings
 from voicebot.errors import ModelError, UserError
-from voicebot.fsutil import atomic_write, exclusive_lock, fsync_dir
+from voicebot.fsutil import append_jsonl, atomic_write, exclusive_lock, fsync_dir, read_jsonl
 
 PROCESSABLE = ("recorded", "recovered", "imported")  # meeting.json statuses with complete audio
 IMPORT_LOCK = ".import.lock"  # in the home folder: imports wait for each other (the same file twice is one meeting)
@@ -125,23 +125,22 @@ class Job:
 def transcribe(job: Job) -> str:
     """Speech to text with Whisper -> transcript.json (no speakers yet); checkpointed every chunk."""
     from voicebot import asr
+    from voicebot.asr.chunking import ScoreStore
     from voicebot.audio import load_audio
 
     samples = load_audio(job.audio)
     engine = asr.load_engine(job.settings)
-    checkpoint = Checkpoint(job.path(recordings.TRANSCRIPT_PARTIAL), key={
-        "engine": engine.name, "model": engine.model_name, "compute_type": job.settings.asr.compute_type,
-        "language": job.meeting.language or job.settings.asr.language, "beam_size": job.settings.asr.beam_size,
-        "prompt": job.settings.asr.initial_prompt, "hotwords": job.settings.asr.hotwords})
-    resume = checkpoint.load()
+    checkpoint = transcript_checkpoint(job.settings, job.meeting, engine, job.directory)
+    resume = checkpoint.load()  # the chunks done so far: by an interrupted run, or live during the recording
+    scores = ScoreStore(job.path(recordings.VAD_SCORES))
     transcript = asr.transcribe(samples, job.settings, language=job.meeting.language, engine=engine, resume=resume,
-                                on_chunk=checkpoint.save, progress=job.progress("transcribe"))
+                                on_chunk=checkpoint.save, progress=job.progress("transcribe"), vad_cache=scores.get)
     del samples, engine  # Whisper leaves memory before diarization starts
     gc.collect()
     atomic_write(job.path(recordings.TRANSCRIPT), schema.dumps(transcript))
     resumed = f", resumed at {resume.done_until:.0f} s" if resume else ""
     log(job, "transcribe", "chunks", transcribed=checkpoint.saved, resumed_from=resume.done_until if resume else None,
-        segments_resumed=len(resume.segments) if resume else 0)
+        segments_resumed=len(resume.segments) if resume else 0, vad_blocks_reused=scores.hits)
     return f"{len(transcript.segments)} segments, language {transcript.language or '?'}{resumed}"
 
 
@@ -300,7 +299,8 @@ class Stage:
 
 
 STAGES = (
-    Stage("transcribe", transcribe, (recordings.TRANSCRIPT,), leftovers=(recordings.TRANSCRIPT_PARTIAL,)),
+    Stage("transcribe", transcribe, (recordings.TRANSCRIPT,),
+          leftovers=(recordings.TRANSCRIPT_PARTIAL, recordings.VAD_SCORES)),
     Stage("diarize", diarize, (recordings.DIARIZATION,)),
     Stage("speakers", speakers, (recordings.SPEAKERS, recordings.TRANSCRIPT)),
     Stage("minutes", minutes, (recordings.MINUTES_JSON, recordings.MINUTES_MD)),
@@ -577,25 +577,21 @@ def set_state(job: Job, stage: str, state: str, *, error: str | None = None) -> 
 
 def log(job: Job, stage: str, event: str, **fields) -> None:
     """One line in recordings/<id>/pipeline.jsonl (timings, attempts; no personal data). Best effort."""
-    line = json.dumps({"at": datetime.now().astimezone().isoformat(timespec="milliseconds"), "pid": os.getpid(),
-                       "stage": stage, "event": event, **fields}, ensure_ascii=False)
-    try:
-        with open(job.path(recordings.PIPELINE_LOG), "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
-    except OSError:
-        pass
+    append_jsonl(job.path(recordings.PIPELINE_LOG), {"pid": os.getpid(), "stage": stage, "event": event, **fields})
 
 
 def read_log(directory: Path) -> list[dict]:
     """The events of recordings/<id>/pipeline.jsonl (a line cut by a crash is skipped)."""
-    path = Path(directory) / recordings.PIPELINE_LOG
-    events = []
-    for line in path.read_text(encoding="utf-8").splitlines() if path.is_file() else []:
-        try:
-            events.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return events
+    return read_jsonl(Path(directory) / recordings.PIPELINE_LOG)
+
+
+def transcript_checkpoint(settings: Settings, meeting: schema.Meeting, engine, directory: Path) -> Checkpoint:
+    """The transcription's checkpoint of a meeting, keyed by how it is made: the batch stage and the live
+    transcription (``voicebot.live``) write the same one, so either continues what the other did."""
+    return Checkpoint(directory / recordings.TRANSCRIPT_PARTIAL, key={
+        "engine": engine.name, "model": engine.model_name, "compute_type": settings.asr.compute_type,
+        "language": meeting.language or settings.asr.language, "beam_size": settings.asr.beam_size,
+        "prompt": settings.asr.initial_prompt, "hotwords": settings.asr.hotwords})
 
 
 class Checkpoint:

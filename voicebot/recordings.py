@@ -27,6 +27,8 @@ SPEAKERS = "speakers.json"  # speaker naming: label -> person, and who was prese
 MINUTES_JSON = "minutes.json"
 MINUTES_MD = "minutes.md"
 TRANSCRIPT_PARTIAL = "transcript.partial.json"  # the transcription's checkpoint (segments so far), while it runs
+VAD_SCORES = "vad.partial.npz"  # voice activity scores of the recording's whole blocks, scored live while recording
+LIVE_LOG = "live.jsonl"  # the live transcription's events (started, chunk transcribed, behind, stopped)
 PIPELINE_LOG = "pipeline.jsonl"  # the pipeline's events (stage started, done, failed...), one JSON a line
 PIPELINE_LOCK = ".pipeline.lock"  # held by the process working on the meeting
 

@@ -49,7 +49,7 @@ class Resume:
     """Where a checkpointed transcription stopped."""
 
     segments: list[schema.Segment]
-    done_until: float  # every chunk starting before this time is already in ``segments``
+    done_until: float  # the speech before this time (seconds) is already in ``segments``
 
 
 def load_engine(settings: Settings, *, engine: str | None = None, model: str | None = None) -> Engine:
@@ -117,33 +117,60 @@ def main_language(segments: list[schema.Segment], fallback: str) -> str:
     return max(totals, key=totals.get) if totals else fallback
 
 
+def transcribe_chunk(engine, chunk: chunking.Chunk, samples: np.ndarray, settings: Settings, *,
+                     forced: str | None, previous: str | None, prompt: str | None,
+                     hotwords: str | None) -> tuple[list[schema.Segment], str | None]:
+    """One chunk of speech -> its segments (recording times) and the language it ended in.
+
+    The batch transcription and the live one (``voicebot.live``) both go through here, so a chunk gets
+    the same language rule, prompt and guards whenever it is transcribed. ``samples`` is the recording,
+    or anything that slices like it by recording sample numbers (the live transcription's recent audio)."""
+    segments: list[schema.Segment] = []
+    for part, part_language in [(chunk, forced)] if forced else language_parts(engine, chunk, samples, previous):
+        raw = engine.transcribe_chunk(part.audio(samples), language=part_language, initial_prompt=prompt or None,
+                                      hotwords=hotwords or None, beam_size=settings.asr.beam_size)
+        segments.extend(_to_segments(guards.clean(raw), part, part_language))
+        previous = part_language
+    return segments, previous
+
+
+def remaining(chunks: list[chunking.Chunk], done_until: float) -> list[chunking.Chunk]:
+    """The chunks, or the parts of chunks, after ``done_until`` (seconds): what a resumed run still has to do.
+
+    A checkpoint made by the same chunking ends exactly at a chunk's end; one made another way (the live
+    transcription cut differently) may end inside a chunk, whose rest is kept rather than lost."""
+    limit = round(done_until * SAMPLE_RATE)
+    left = []
+    for chunk in chunks:
+        pieces = [(max(start, limit), end) for start, end in chunk.pieces if end > limit]
+        if pieces:
+            left.append(chunking.Chunk(pieces))
+    return left
+
+
 def transcribe(audio: Path | str | np.ndarray, settings: Settings, *, language: str | None = None,
                engine=None, initial_prompt: str | None = None, hotwords: str | None = None,
                progress: ProgressFn | None = None, on_chunk: ChunkFn | None = None,
-               resume: Resume | None = None) -> schema.Transcript:
+               resume: Resume | None = None, vad_cache: chunking.ScoresFn | None = None) -> schema.Transcript:
     """Transcribe ``audio`` (a path, or 16 kHz mono float32 samples).
 
     ``engine`` is a loaded engine (``load_engine``) to reuse; by default the
     configured one is loaded. ``language`` forces a language (else the setting,
-    else detection per chunk)."""
+    else detection per chunk). ``vad_cache`` gives voice activity scores computed before."""
     samples = load_audio(Path(audio)) if isinstance(audio, (str, Path)) else np.asarray(audio, dtype=np.float32)
     duration = len(samples) / SAMPLE_RATE
     forced = language or settings.asr.language or None
-    chunks = chunking.pack(chunking.speech_regions(samples))
+    chunks = chunking.pack(chunking.speech_regions(samples, cached=vad_cache))
     engine = engine or load_engine(settings)
     prompt = initial_prompt if initial_prompt is not None else settings.asr.initial_prompt
     words = hotwords if hotwords is not None else settings.asr.hotwords
 
     segments: list[schema.Segment] = list(resume.segments) if resume else []
     previous = segments[-1].language if segments else None
-    for chunk in chunks:
-        if resume and chunk.start < resume.done_until:
-            continue
-        for part, part_language in [(chunk, forced)] if forced else language_parts(engine, chunk, samples, previous):
-            raw = engine.transcribe_chunk(part.audio(samples), language=part_language, initial_prompt=prompt or None,
-                                          hotwords=words or None, beam_size=settings.asr.beam_size)
-            segments.extend(_to_segments(guards.clean(raw), part, part_language))
-            previous = part_language
+    for chunk in remaining(chunks, resume.done_until) if resume else chunks:
+        done, previous = transcribe_chunk(engine, chunk, samples, settings, forced=forced, previous=previous,
+                                          prompt=prompt, hotwords=words)
+        segments.extend(done)
         if on_chunk:
             on_chunk(segments, chunk.end)
         if progress:

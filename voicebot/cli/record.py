@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from voicebot.cli.app import app, console, err_console, settings
 from voicebot.errors import UserError
@@ -37,6 +38,8 @@ class _StatusView:
 
     def __init__(self) -> None:
         self.live = None
+        self.lines: list[str] = []  # the last lines the live transcription wrote
+        self._seen: float | None = None  # when its checkpoint last changed
 
     def __call__(self, status) -> None:
         from voicebot.record.capture import hms
@@ -58,8 +61,9 @@ class _StatusView:
             free = f"{status.free_bytes / 1e9:.1f} GB free" if status.free_bytes is not None else ""
             level = "  -∞ dB" if math.isinf(status.level_db) else f"{status.level_db:4.0f} dB"
             over = f"  [red]overflows {status.overflows}[/]" if status.overflows else ""
+            lines = "".join(f"\n[dim]{escape(line)}[/]" for line in self._transcribed(status.directory))
             self.live.update(f"[bold red]● REC[/] {hms(status.elapsed)}  {_meter(status.level_db)} {level}  "
-                             f"{free}{over}")
+                             f"{free}{over}{lines}")
         elif event in ("warning", "device-lost"):
             err_console.print(f"[bold yellow]warning:[/] {status.message}", highlight=False)
         elif event in ("device-reopened", "stopping"):
@@ -69,10 +73,57 @@ class _StatusView:
         elif event == "stopped":
             err_console.print(status.message, highlight=False)
 
+    def _transcribed(self, directory: Path | None) -> list[str]:
+        """The last lines of the live transcription, read again only when its checkpoint changes."""
+        from voicebot import live, recordings
+
+        if directory is None:
+            return []
+        try:
+            changed = (directory / recordings.TRANSCRIPT_PARTIAL).stat().st_mtime
+        except OSError:
+            return self.lines
+        if changed != self._seen:
+            self._seen, self.lines = changed, live.recent_lines(directory)
+        return self.lines
+
     def close(self) -> None:
         if self.live is not None:
             self.live.stop()
             self.live = None
+
+
+class _LiveWorker:
+    """Starts the live transcription (``voicebot.live``) when the recording starts, asks it to stop when
+    the recording stops, and waits for it before the pipeline takes over; passes the events on."""
+
+    def __init__(self, s, view, owner: str | None) -> None:
+        self.settings, self.view, self.owner, self.worker, self.directory = s, view, owner, None, None
+
+    def __call__(self, status) -> None:
+        from voicebot import live
+
+        if status.event == "started" and status.directory is not None:
+            self.directory = status.directory
+            try:
+                self.worker = live.start(self.settings, status.directory, owner=self.owner)
+            except OSError as exc:  # it may not stop a recording that has started
+                err_console.print(f"[bold yellow]warning:[/] no live transcription ({exc}); the whole meeting is "
+                                  "transcribed at the end", highlight=False)
+        elif status.event == "stopping" and self.worker is not None:
+            self.worker.request_stop()
+        self.view(status)
+
+    def finish(self) -> None:
+        from voicebot import live
+
+        if self.worker is None:
+            return
+        self.worker.wait()
+        try:
+            live.show_in_archive(self.settings, self.directory)  # no longer "recording" on the web
+        except Exception:  # noqa: BLE001 -- the pipeline saves it again
+            pass
 
 
 def hand_off(meeting) -> None:
@@ -118,11 +169,13 @@ def record(
     max_seconds = parse_duration(duration)
     _recover_leftovers(s)
     view = _StatusView()
+    worker = _LiveWorker(s, view, owner)
     try:
         meeting = run(s, title=title or invitation.title or "", invitees=invitation.people, device=device or None,
-                      language=language.strip().lower() or None, on_status=view, max_seconds=max_seconds)
+                      language=language.strip().lower() or None, on_status=worker, max_seconds=max_seconds)
     finally:
         view.close()
+        worker.finish()
     if owner:
         set_owner(meeting.id, owner)
     if meeting.status == "empty":

@@ -49,7 +49,7 @@ class Assembly:
         return self.verified and not self.unreadable and not self.kept_existing
 
 
-class _To16kMono:
+class To16kMono:
     """Mix down to mono and resample to 16 kHz, keeping the resampler's state across pieces."""
 
     def __init__(self) -> None:
@@ -98,7 +98,7 @@ def assemble(directory: Path) -> Assembly:
     target = directory / recordings.AUDIO
     tmp = directory / f"{TMP_PREFIX}{os.getpid()}.flac"
     digest = hashlib.sha256()
-    converter = _To16kMono()
+    converter = To16kMono()
     try:
         out = sf.SoundFile(tmp, "w", samplerate=SAMPLE_RATE, channels=1, format="FLAC", subtype="PCM_16")
     except sf.SoundFileError as exc:

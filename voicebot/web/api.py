@@ -132,6 +132,19 @@ class MeetingDetail(BaseModel):
     shares: list[str] = Field(description="The users this meeting was shared with")
 
 
+class LiveLine(BaseModel):
+    start: float = Field(description="Seconds into the recording")
+    end: float
+    text: str
+
+
+class LiveTranscript(BaseModel):
+    recording: bool = Field(description="The meeting is being recorded now")
+    done: bool = Field(description="The final transcript is in the archive (GET .../transcript)")
+    count: int = Field(description="Lines transcribed so far; ask again with ?after=count for the new ones")
+    segments: list[LiveLine] = Field(description="The lines from ?after= on")
+
+
 class SearchHit(BaseModel):
     meeting_id: str
     title: str
@@ -249,6 +262,13 @@ def transcript(meeting_id: str, db=Depends(get_db)) -> Any:
     if found is None:
         raise views.NotFound(f"meeting {meeting_id} has no transcript in the archive")
     return found.to_dict()
+
+
+@router.get("/meetings/{meeting_id}/live", response_model=LiveTranscript, responses=NOT_FOUND)
+def live_transcript(meeting_id: str, after: int = Query(0, ge=0, le=10**7, description="Lines already shown"),
+                    db=Depends(get_db)) -> Any:
+    """A meeting being recorded: its transcript as it grows (poll it; the page does every few seconds)."""
+    return views.live_transcript(db, meeting_id, after)
 
 
 @router.get("/meetings/{meeting_id}/minutes", response_model=schema.Minutes, responses=NOT_FOUND)

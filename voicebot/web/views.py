@@ -137,6 +137,24 @@ def meeting_folder(db, row: dict[str, Any]) -> Path:
     return recordings.meeting_dir(db.settings.recordings_dir, row["id"])
 
 
+def live_transcript(db, meeting_id: str, after: int = 0) -> dict[str, Any]:
+    """A meeting being recorded: the lines the live transcription has written (voicebot.live), from
+    line ``after`` on; ``recording`` turns false when the recording ends, ``done`` once the
+    transcript is in the archive (the page then shows it)."""
+    from voicebot import live
+
+    row = get_row(db, meeting_id)
+    folder = meeting_folder(db, row)
+    try:
+        status = recordings.load_meeting(folder).status
+    except UserError:
+        status = row.get("status")
+    segments = live.segments_so_far(folder)
+    return {"recording": status == "recording", "done": bool(row.get("has_transcript")),
+            "count": len(segments),
+            "segments": [{"start": s.start, "end": s.end, "text": s.text} for s in segments[max(after, 0):]]}
+
+
 def audio_file(db, meeting_id: str) -> Path:
     row = get_row(db, meeting_id)
     path = meeting_folder(db, row) / recordings.AUDIO
