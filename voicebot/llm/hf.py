@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from voicebot.config import Settings
-from voicebot.llm.runtime import Deadline, LLMUnavailable
+from voicebot.llm.runtime import Deadline, LLMUnavailable, check
 
 
 def model_path(settings: Settings) -> Path:
@@ -64,8 +64,7 @@ class TransformersModel:
     def chat(self, messages: list[dict], *, max_tokens: int = 512, deadline: Deadline | None = None) -> str:
         import torch
 
-        if deadline is not None and deadline.left() <= 0:
-            raise LLMUnavailable("its time limit was reached")
+        check(deadline)
         tokenizer = self._tokenizer
         templated = bool(getattr(tokenizer, "chat_template", None))
         if templated:
@@ -78,8 +77,7 @@ class TransformersModel:
             output = self._model.generate(**inputs, max_new_tokens=min(max_tokens, self.max_tokens),
                                           do_sample=False, **options,
                                           pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id)
-        if deadline is not None and deadline.left() <= 0:
-            raise LLMUnavailable("its time limit was reached while it was writing")
+        check(deadline, writing=True)
         return tokenizer.decode(output[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
 
 

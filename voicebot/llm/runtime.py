@@ -49,6 +49,12 @@ class Deadline:
         return self.at - time.monotonic()
 
 
+def check(deadline: Deadline | None, *, writing: bool = False) -> None:
+    """LLMUnavailable once ``deadline`` has passed (before a call, or while the model is writing)."""
+    if deadline is not None and deadline.left() <= 0:
+        raise LLMUnavailable("its time limit was reached" + (" while it was writing" if writing else ""))
+
+
 def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
@@ -121,8 +127,7 @@ class LocalModel:
 
         With ``schema`` the answer is JSON of that schema. Stops early, raising LLMUnavailable, once
         ``deadline`` has passed; a prompt that cannot fit the context raises LLMUnavailable too."""
-        if deadline is not None and deadline.left() <= 0:
-            raise LLMUnavailable("its time limit was reached")
+        check(deadline)
         options: dict[str, Any] = {"max_tokens": max_tokens, "temperature": 0.0, "top_k": 1, "stream": True}
         if schema is not None:
             options["response_format"] = {"type": "json_object", "schema": schema}
@@ -135,8 +140,7 @@ class LocalModel:
                     first = first or time.monotonic()
                     delta = chunk["choices"][0].get("delta", {})
                     pieces.append(delta.get("content") or "")
-                    if deadline is not None and deadline.left() <= 0:
-                        raise LLMUnavailable("its time limit was reached while it was writing")
+                    check(deadline, writing=True)
             except ValueError as exc:  # llama.cpp: "Requested tokens (N) exceed context window of M"
                 raise LLMUnavailable(f"the prompt does not fit the model's context: {exc}") from None
         ended = time.monotonic()
