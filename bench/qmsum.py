@@ -6,18 +6,20 @@ meeting becomes a voicebot transcript: disfluency marks (``{disfmarker}``, ``{vo
 dropped, spaces before punctuation closed up, one segment per turn, synthetic times at 2.5
 words per second, the role names ("Project Manager", "PhD A") as speakers, language en.
 
-Scored text, the same for every engine: ``minutes.summary`` followed by the key points
-(``minutes.key_points``), as the minutes show them on top. Its ROUGE-1/2/L F1 (the
+Two texts are scored, the same way for every engine: ``summary``, the minutes' summary paragraph
+alone (what the human summary is, and what a plain map-reduce summary prompt writes), and
+``summary + key points``, everything the minutes show on top (the extractive engine writes no
+paragraph, only a one-line header: its key points are its summary). ROUGE-1/2/L F1 (the
 ``rouge-score`` package, Porter stemming) against ``general_query_list[0].answer``. The
-baseline ``lead150`` is the first 150 words of the transcript.
+baseline ``lead150`` is the first 150 words of the transcript, for both texts.
 
 Each engine (and the baseline) runs its whole loop in a child process of its own, so the
 peak RSS reported is that engine's alone: the child's VmHWM (not ``ru_maxrss``, which on
 Linux keeps the parent's peak across the spawn); the time is
 ``draft()`` per meeting, the transcript already built, after one untimed warm-up draft (the
 start of the first meeting: imports, model loading; its time is reported apart). A meeting an engine fails on is
-reported as failed, not scored; ``engine used`` says when a model engine fell back to the
-extractive one. Meetings (deterministic): ``--meetings N`` (default 20) spread evenly over
+reported as failed, not scored; the engine's label counts the meetings where a model engine fell
+back to the extractive one, and those where the rules completed its decisions and tasks. Meetings (deterministic): ``--meetings N`` (default 20) spread evenly over
 the AMI meetings sorted by name (three quarters) and the ICSI ones (the rest), the
 selection sorted by name; ``--quick``: the 3 shortest AMI meetings.
 
@@ -48,7 +50,8 @@ QUICK_MEETINGS = 3
 WARMUP_SEGMENTS = 40  # a first, untimed draft on the start of the first meeting
 PLACEHOLDER_DATE = "2005-01-03"  # QMSum gives no date; a fixed one keeps the summary text deterministic
 METRICS = ("rouge1", "rouge2", "rougeL")
-SCORED = "minutes.summary + key points (lead150: the first 150 words of the transcript)"
+SCORES = (*METRICS, *(f"top_{m}" for m in METRICS), "seconds", "summary_words", "top_words")
+TEXTS = {"summary": "summary", "top": "summary + key points"}  # what is scored: key prefix -> label
 
 
 # --- the corpus --------------------------------------------------------------------------------------------
@@ -121,8 +124,10 @@ def lead(transcript, count: int = LEAD_WORDS) -> str:
     return " ".join(transcript.text.split()[:count])
 
 
-def scored_text(minutes) -> str:
-    return " ".join([minutes.summary] + [k.text for k in minutes.key_points]).strip()
+def scored_texts(minutes) -> dict[str, str]:
+    """The two scored texts of drafted minutes (see TEXTS)."""
+    return {"summary": minutes.summary.strip(),
+            "top": " ".join([minutes.summary] + [k.text for k in minutes.key_points]).strip()}
 
 
 def rouge(reference: str, candidate: str) -> dict[str, float]:
@@ -170,10 +175,10 @@ def worker(engine: str, paths: list[Path], result: Path) -> None:
         started = time.perf_counter()
         try:
             if engine == LEAD:
-                row["text"], row["engine_used"] = lead(transcript), LEAD
+                row["texts"], row["engine_used"] = dict.fromkeys(TEXTS, lead(transcript)), LEAD
             else:
                 minutes = draft(transcript, settings, engine=engine)
-                row["text"], row["engine_used"] = scored_text(minutes), minutes.engine
+                row["texts"], row["engine_used"] = scored_texts(minutes), minutes.engine
         except Exception as exc:  # noqa: BLE001 (a bench reports what it could not run)
             row["error"] = f"{type(exc).__name__}: {exc}"
         row["seconds"] = round(time.perf_counter() - started, 3)
@@ -226,16 +231,17 @@ def run(quick: bool, out_dir: Path, engines: list[str] | None = None, meetings: 
         print(f"qmsum: {engine} on {len(paths)} meetings...", file=sys.stderr, flush=True)
         data = run_engine(engine, paths)
         for row in data.get("rows", []):
-            if "text" in row:
-                row.update(rouge(references[row["meeting"]], row["text"]))
-                row["summary_words"] = len(row["text"].split())
-        ok = [r for r in data.get("rows", []) if "text" in r]
-        data["mean"] = {key: _mean([r[key] for r in ok]) for key in (*METRICS, "seconds", "summary_words")}
+            for key, text in row.get("texts", {}).items():
+                prefix = "" if key == "summary" else f"{key}_"
+                row.update({prefix + m: v for m, v in rouge(references[row["meeting"]], text).items()})
+                row[f"{key}_words"] = len(text.split())
+        ok = [r for r in data.get("rows", []) if "texts" in r]
+        data["mean"] = {key: _mean([r[key] for r in ok]) for key in SCORES}
         data["meetings_scored"] = len(ok)
         if data.get("rows") and not ok:  # e.g. an engine this checkout does not have yet
             data["error"] = data["rows"][0].get("error", "no meeting drafted")
         results[engine] = data
-    result = {"corpus": "qmsum", "quick": quick, "scored_text": SCORED, "words_per_second": WORDS_PER_SECOND,
+    result = {"corpus": "qmsum", "quick": quick, "scored_texts": TEXTS, "words_per_second": WORDS_PER_SECOND,
               "meetings": [{"meeting": p.stem, "family": family(p.stem), "words": words[p.stem]} for p in paths],
               "engines": results}
     result["markdown"] = markdown(result)
@@ -248,40 +254,47 @@ def _f(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def _scores(values: dict, prefix: str = "") -> str:
+    return " / ".join(_f(values.get(prefix + m)) for m in METRICS)
+
+
 def markdown(result: dict) -> str:
     engines = result["engines"]
     n = len(result["meetings"])
     n_icsi = sum(m["family"] == "ICSI" for m in result["meetings"])
-    lines = [f"ROUGE F1 (stemmed) of the drafted summary against the human one on {n} QMSum meetings "
+    lines = [f"ROUGE F1 (stemmed) against the human summary on {n} QMSum meetings "
              f"({n - n_icsi} AMI, {n_icsi} ICSI; transcripts by hand, synthetic times at "
-             f"{result['words_per_second']} words/s). Scored: {result['scored_text']}.", "",
-             "| engine | ROUGE-1 | ROUGE-2 | ROUGE-L | s / meeting | warm-up s | peak RSS MiB | words scored | meetings |",
+             f"{result['words_per_second']} words/s). Scored: the summary paragraph alone, and the summary "
+             "with the key points (all the minutes show on top); lead150: the first 150 words of the transcript.", "",
+             "| engine | summary R-1 / R-2 / R-L | words | summary + key points R-1 / R-2 / R-L | words | "
+             "s / meeting | warm-up s | peak RSS MiB | meetings |",
              "|---|---|---|---|---|---|---|---|---|"]
     for engine, data in engines.items():
         if "error" in data:
             lines.append(f"| {engine} | not run: `{data['error']}` | | | | | | | |")
             continue
         mean = data["mean"]
-        used = sorted({r.get("engine_used") for r in data["rows"] if r.get("engine_used")} - {engine})
-        label = engine + (f" (fell back to {', '.join(used)})" if used else "")
-        lines.append(f"| {label} | {_f(mean['rouge1'])} | {_f(mean['rouge2'])} | {_f(mean['rougeL'])} | "
-                     f"{_f(mean['seconds'], 2)} | {_f(data.get('warmup_seconds'), 1)} | {data['peak_rss_mb']:.0f} | {_f(mean['summary_words'], 0)} | "
-                     f"{data['meetings_scored']}/{n} |")
+        used = [r.get("engine_used") for r in data["rows"] if r.get("engine_used")]
+        fell = sum(u not in (engine, f"{engine}+extractive") for u in used)
+        mixed = sum(u == f"{engine}+extractive" for u in used)
+        label = engine + "".join([f" (fell back to the extractive engine on {fell})" if fell else "",
+                                  f" (items completed by the rules on {mixed})" if mixed else ""])
+        lines.append(f"| {label} | {_scores(mean)} | {_f(mean['summary_words'], 0)} | {_scores(mean, 'top_')} | "
+                     f"{_f(mean['top_words'], 0)} | {_f(mean['seconds'], 2)} | {_f(data.get('warmup_seconds'), 1)} | "
+                     f"{data['peak_rss_mb']:.0f} | {data['meetings_scored']}/{n} |")
     ran = [e for e, d in engines.items() if "error" not in d]
-    head = "| meeting | words | " + " | ".join(f"{e} R-1 / R-2 / R-L | {e} s" for e in ran) + " |"
+    head = "| meeting | words | " + " | ".join(f"{e} summary R-1 / R-2 / R-L | {e} s" for e in ran) + " |"
     lines += ["", head, "|---|---|" + "---|---|" * len(ran)]
     by_engine = {e: {r["meeting"]: r for r in engines[e]["rows"]} for e in ran}
     for meeting in result["meetings"]:
         cells = []
         for e in ran:
             row = by_engine[e].get(meeting["meeting"], {})
-            scores = (" / ".join(_f(row[m]) for m in METRICS) if "text" in row
-                      else f"failed: {row.get('error', '?')[:60]}")
+            scores = _scores(row) if "texts" in row else f"failed: {row.get('error', '?')[:60]}"
             cells += [scores, _f(row.get("seconds"), 2)]
         lines.append(f"| {meeting['meeting']} ({meeting['family']}) | {meeting['words']} | " + " | ".join(cells) + " |")
     lines.append("| **mean** | | " + " | ".join(
-        f"**{' / '.join(_f(engines[e]['mean'][m]) for m in METRICS)}** | {_f(engines[e]['mean']['seconds'], 2)}"
-        for e in ran) + " |")
+        f"**{_scores(engines[e]['mean'])}** | {_f(engines[e]['mean']['seconds'], 2)}" for e in ran) + " |")
     return "\n".join(lines)
 
 
