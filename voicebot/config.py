@@ -131,6 +131,17 @@ class WebSettings:
 
 
 @dataclass
+class QueueSettings:
+    """The team server's task queue (voicebot.queue): Celery on a Redis broker."""
+
+    broker_url: str = ""  # redis://127.0.0.1:6379/0 ; empty = no queue: uploads are processed by the web server
+    visibility_timeout: float = 12 * 3600.0  # seconds before Redis gives an unacknowledged job to another
+    # worker; longer than the longest job, or a running job is delivered twice (the meeting's lock then
+    # turns the second one away)
+    retry_seconds: float = 60.0  # a failed stage is tried again after this long (pipeline.max_attempts bounds it)
+
+
+@dataclass
 class AskSettings:
     engine: str = "auto"  # auto (the local model when installed, else the best passages), llama, passages
     passages: int = 4  # passages the model reads (and `ask` shows without a model): ~600 prompt tokens
@@ -152,6 +163,7 @@ class Settings:
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     web: WebSettings = field(default_factory=WebSettings)
     ask: AskSettings = field(default_factory=AskSettings)
+    queue: QueueSettings = field(default_factory=QueueSettings)
     source: Path | None = None  # the settings file that was read, if any
 
     @property
