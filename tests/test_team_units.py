@@ -1,7 +1,8 @@
 """The team server's quick checks: the [queue] settings, the Celery app's delivery settings, the one-line
-errors of `voicebot worker`.
+errors of `voicebot worker` and `voicebot upload`, and the 4xx/503 answers of POST /api/uploads.
 
-The CLI runs in a subprocess. No broker runs here (tests/test_team_server.py starts a real Redis)."""
+Real parts: the real application in-process (FastAPI's TestClient), a real SQLite archive, real audio
+files; the CLI in a subprocess. No broker runs here (tests/test_team_server.py starts a real Redis)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 from voicebot.config import load_settings
 from voicebot.errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "correct horse battery"
 CLOSED = "redis://127.0.0.1:9/0"  # the discard port: nothing listens there
 
 
@@ -32,6 +36,12 @@ def one_error_line(result: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
+def tone(path: Path, seconds: float = 2.0, freq: float = 440.0) -> Path:
+    t = np.arange(int(16000 * seconds)) / 16000
+    sf.write(path, (0.2 * np.sin(2 * np.pi * freq * t)).astype(np.float32), 16000)
+    return path
+
+
 # --- settings and the Celery app -----------------------------------------------------------------------
 
 
@@ -39,9 +49,9 @@ def test_queue_settings_default_and_from_the_environment():
     settings = load_settings({})
     assert settings.queue.broker_url == "" and settings.queue.visibility_timeout == 12 * 3600
     settings = load_settings({"VOICEBOT_QUEUE_BROKER_URL": "redis://10.0.0.5:6379/1",
-                              "VOICEBOT_QUEUE_VISIBILITY_TIMEOUT": "7200"})
+                              "VOICEBOT_QUEUE_VISIBILITY_TIMEOUT": "7200", "VOICEBOT_WEB_MAX_UPLOAD_MB": "5"})
     assert settings.queue.broker_url == "redis://10.0.0.5:6379/1"
-    assert settings.queue.visibility_timeout == 7200.0
+    assert settings.queue.visibility_timeout == 7200.0 and settings.web.max_upload_mb == 5
     with pytest.raises(UserError, match="queue.visibility_timeout"):
         load_settings({"VOICEBOT_QUEUE_VISIBILITY_TIMEOUT": "soon"})
 
@@ -70,3 +80,97 @@ def test_worker_errors_are_one_line(tmp_path):
     line = one_error_line(voicebot("worker", "--queues", "gpu", VOICEBOT_HOME=str(tmp_path),
                                    VOICEBOT_QUEUE_BROKER_URL=CLOSED))
     assert "unknown queue gpu" in line and "meetings" in line
+
+
+def test_upload_errors_are_one_line(tmp_path):
+    audio = tone(tmp_path / "meeting.wav")
+    before = audio.read_bytes()
+    assert "no such file" in one_error_line(voicebot("upload", str(tmp_path / "missing.wav"), "--server",
+                                                     "http://127.0.0.1:9", "--token", "t"))
+    assert "not-a-url" in one_error_line(voicebot("upload", str(audio), "--server", "not-a-url", "--token", "t"))
+    bad_invite = voicebot("upload", str(audio), "--server", "http://127.0.0.1:9", "--token", "t",
+                          "--invite", "alice@exa mple.org")
+    assert "alice@exa mple.org" in one_error_line(bad_invite)
+    away = voicebot("upload", str(audio), "--server", "http://127.0.0.1:9", "--token", "t", "--retry-for", "0")
+    assert away.returncode != 0
+    line = one_error_line(away)
+    assert "cannot reach http://127.0.0.1:9" in line and "gave up after 1 attempts" in line
+    assert audio.read_bytes() == before  # never touched
+
+
+# --- POST /api/uploads: what it refuses ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def server_home(home):
+    """A home with two web users and their API tokens: claire (admin) and bob (member)."""
+    from voicebot.archive import open_archive
+    from voicebot.web.auth import Users, hash_password, load_secret
+
+    settings = load_settings({"VOICEBOT_HOME": str(home)})
+    with open_archive(settings) as db:
+        db.add_user("claire", hash_password(PASSWORD), email="claire@example.org", role="admin")
+        db.add_user("bob", hash_password(PASSWORD), email="bob@example.org", role="member")
+    users = Users(settings, load_secret(settings))
+    return home, {name: users.make_token(name, 1)[0] for name in ("claire", "bob")}
+
+
+def client_for(home: Path, **env: str):
+    from fastapi.testclient import TestClient
+
+    from voicebot.web.app import create_app
+
+    settings = load_settings({"VOICEBOT_HOME": str(home), **env})
+    return TestClient(create_app(settings), base_url="http://127.0.0.1:8000"), settings
+
+
+def test_upload_refusals_say_why(server_home, tmp_path):
+    home, tokens = server_home
+    http, _ = client_for(home, VOICEBOT_WEB_MAX_UPLOAD_MB="1")
+    auth = {"Authorization": f"Bearer {tokens['bob']}"}
+    with http:
+        assert http.post("/api/uploads", files={"audio": ("a.wav", b"RIFF")}).status_code == 401
+        assert http.post("/api/uploads", headers=auth, data={"title": "x"}).status_code == 422  # no audio
+        empty = http.post("/api/uploads", headers=auth, files={"audio": ("a.wav", b"")})
+        assert empty.status_code == 400 and "empty" in empty.json()["detail"]
+        text = http.post("/api/uploads", headers=auth, files={"audio": ("notes.wav", b"hello, not audio" * 10)})
+        assert text.status_code == 400 and "notes.wav" in text.json()["detail"]
+        big = http.post("/api/uploads", headers=auth, files={"audio": ("big.wav", b"\0" * (1024 * 1024 + 1))})
+        assert big.status_code == 413 and "web.max_upload_mb" in big.json()["detail"]
+        invite = http.post("/api/uploads", headers=auth, data={"invite": "alice@exa mple.org"},
+                           files={"audio": ("a.wav", b"x")})
+        assert invite.status_code == 400 and "alice@exa mple.org" in invite.json()["detail"]
+    assert not (home / "recordings").exists() or not any((home / "recordings").iterdir())
+    assert not any((home / "uploads").iterdir())  # nothing left behind
+    assert str(home) not in text.json()["detail"]  # the server's paths are not shown
+
+
+def test_queue_down_keeps_the_upload_and_answers_503(server_home, tmp_path):
+    """The broker cannot be reached: 503 with Retry-After, and the meeting is stored (owned by the uploader), so
+    the laptop's retry is the same meeting. A member's upload of audio the same as a meeting they may not see
+    is a meeting of their own."""
+    from voicebot.archive import open_archive
+
+    home, tokens = server_home
+    audio = tone(tmp_path / "standup.wav").read_bytes()
+    http, settings = client_for(home, VOICEBOT_QUEUE_BROKER_URL=CLOSED)
+
+    def send(user: str, **data: str):
+        return http.post("/api/uploads", headers={"Authorization": f"Bearer {tokens[user]}"}, data=data,
+                         files={"audio": ("standup.wav", audio)})
+
+    with http:
+        first = send("claire", invite="Dan <dan@example.org>")
+        assert first.status_code == 503 and first.headers["retry-after"] == "30"
+        assert "cannot be reached" in first.json()["detail"]
+        assert send("claire").status_code == 503  # the laptop tries again: the same meeting
+        with open_archive(settings) as db:
+            assert owners(db) == [("standup", "claire")]
+        assert send("bob").status_code == 503
+        assert send("bob").status_code == 503
+    with open_archive(settings) as db:
+        assert owners(db) == [("standup", "bob"), ("standup", "claire")]
+
+
+def owners(db) -> list[tuple[str, str]]:
+    return [(r["title"], r["owner"]) for r in db.backend.query("SELECT title, owner FROM meetings ORDER BY owner")]

@@ -128,6 +128,7 @@ class WebSettings:
     session_hours: float = 12.0  # a login lasts this long, then the browser asks again
     trusted_proxies: list[str] = field(default_factory=list)  # reverse proxies (IPs or CIDRs) whose
     # X-Forwarded-For / X-Forwarded-Proto are believed; from anyone else these headers are ignored
+    max_upload_mb: int = 2048  # the largest audio file POST /api/uploads takes
 
 
 @dataclass

@@ -1,11 +1,15 @@
-"""`voicebot worker`: process meetings from the team server's task queue."""
+"""`voicebot worker` (process meetings from the team server's task queue) and `voicebot upload` (send a
+recording to a team server)."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
 
 import typer
 from rich.markup import escape
 
-from voicebot.cli.app import app, console, settings
+from voicebot.cli.app import app, console, err_console, settings
 
 
 @app.command()
@@ -29,3 +33,44 @@ def worker(
     code = queue.run_worker(s, queues=names, concurrency=concurrency)
     if code:
         raise typer.Exit(code)
+
+
+@app.command()
+def upload(
+    file: Path = typer.Argument(..., help="The recording (wav, flac, mp3, m4a, ogg, webm...); it is never changed "
+                                          "or deleted."),
+    server: str = typer.Option(..., "--server", envvar="VOICEBOT_SERVER", help="The team server, e.g. "
+                                                                              "https://voicebot.example.org"),
+    token: str = typer.Option(..., "--token", envvar="VOICEBOT_TOKEN", help="Your API token (`voicebot users "
+                                                                           "token NAME` on the server)."),
+    title: str = typer.Option("", "--title", "-t", help="Meeting title. Default: the .ics SUMMARY, else the file "
+                                                        "name."),
+    invite: List[str] = typer.Option([], "--invite", "-i", help="Invitees: 'a@x.org, Name <b@y.org>; Alice' "
+                                                                "(repeatable)."),
+    ics: Optional[Path] = typer.Option(None, "--ics", help="Calendar invitation (.ics)."),
+    language: str = typer.Option("", "--language", "-l", help="Language of the meeting (fr, en...). Default: "
+                                                              "detected per chunk."),
+    retry_for: float = typer.Option(3600, "--retry-for", min=0, help="Seconds to keep trying while the server "
+                                                                     "cannot be reached or fails (5xx)."),
+) -> None:
+    """Send a recording to a team server, which processes it as a meeting you organised.
+
+    Sending the same recording again is harmless (the server recognises it); while the server is away it tries
+    again, and the local file stays as it is."""
+    from voicebot import invites
+    from voicebot import upload as uploads
+
+    text = "; ".join(invite)
+    if text.strip():
+        invites.collect([text])  # a bad address stops here, in one line, before anything is sent
+
+    def on_retry(attempt: int, reason: str, wait: float) -> None:
+        err_console.print(f"attempt {attempt}: {escape(reason)}; trying again in {wait:.0f} s", highlight=False,
+                          soft_wrap=True)
+
+    sent = uploads.send(file, server=server, token=token, title=title, invite=text, ics=ics, language=language,
+                        retry_for=retry_for, on_retry=on_retry)
+    console.print(f"meeting: {sent.meeting_id}", highlight=False)
+    how = "queued for the workers" if sent.processing == "queue" else "the server processes it"
+    again = " (uploaded before: the same meeting)" if sent.reused else ""
+    console.print(f"uploaded{again}; {how}: {escape(sent.url)}", highlight=False, soft_wrap=True)

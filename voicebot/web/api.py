@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -215,6 +215,13 @@ class TokenOut(BaseModel):
     live: bool
 
 
+class UploadOut(BaseModel):
+    meeting_id: str = Field(description="The meeting the audio became (the same one when it was uploaded before)")
+    reused: bool = Field(description="The same recording was uploaded before: its meeting goes on")
+    processing: str = Field(description="queue (a worker will process it) or server (this server processes it)")
+    url: str = Field(description="The meeting's page")
+
+
 # --- the API --------------------------------------------------------------------------------
 
 
@@ -336,6 +343,52 @@ def ask(q: str = Query(..., max_length=1000, description="A question, in French 
         db=Depends(get_db)) -> Any:
     """Ask the meetings you may see; each claim of the answer cites passages (meeting, speakers, moment)."""
     return views.ask(db, q, speaker=speaker, meeting=meeting, since=since, until=until)
+
+
+UPLOAD_ERRORS = {400: {"description": "Not audio, an empty file, or a bad invite list"},
+                 413: {"description": "Larger than web.max_upload_mb"},
+                 503: {"description": "The task queue cannot be reached; the audio is kept, send it again later"}}
+
+
+@router.post("/uploads", status_code=202, response_model=UploadOut, responses=UPLOAD_ERRORS)
+def upload(request: Request,
+           audio: UploadFile = File(..., description="The recording: wav, flac, mp3, m4a, ogg, webm..."),
+           title: str = Form("", max_length=300, description="Default: the .ics SUMMARY, else the file name"),
+           invite: str = Form("", max_length=20000, description="Invitees: 'a@x.org, Name <b@y.org>; Alice'"),
+           ics: Optional[UploadFile] = File(None, description="The calendar invitation (.ics), at most 2 MB"),
+           language: str = Form("", max_length=10, description="fr, en...; default: detected per chunk")) -> Any:
+    """Upload a recording to be processed here as a meeting you organised (`voicebot upload` sends it). The same
+    audio sent again is the same meeting, so a retried upload is harmless. Answers once the audio is stored and
+    its processing queued; the meeting's page then shows its progress."""
+    import tempfile
+    from pathlib import Path
+
+    from voicebot import upload as uploads
+    from voicebot.invites import MAX_ICS_BYTES
+
+    settings = request.app.state.settings
+    limit = settings.web.max_upload_mb * 1024 * 1024
+    folder = settings.home / "uploads"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        saved = Path(tmp) / uploads.safe_name(audio.filename)  # its stem: the title when none is given
+        with saved.open("wb") as out:
+            size = 0
+            while chunk := audio.file.read(1024 * 1024):
+                size += len(chunk)
+                if size > limit:
+                    raise HTTPException(413, f"the file is larger than {settings.web.max_upload_mb} MB "
+                                             "(web.max_upload_mb)")
+                out.write(chunk)
+        if size == 0:
+            raise HTTPException(400, "the audio file is empty")
+        calendar = None
+        if ics is not None and ics.filename:
+            calendar = Path(tmp) / "invitation.ics"
+            calendar.write_bytes(ics.file.read(MAX_ICS_BYTES + 1))  # a larger one is refused when read
+        result = uploads.receive(settings, request.state.user.viewer, saved, title=title, invite=invite,
+                                 ics=calendar, language=language)
+    return {**result, "url": f"/meetings/{result['meeting_id']}"}
 
 
 @router.get("/speakers", response_model=list[str])

@@ -23,6 +23,7 @@ from voicebot import __version__
 from voicebot.archive.access import Forbidden
 from voicebot.config import Settings
 from voicebot.errors import UserError
+from voicebot.queue import QueueUnavailable
 from voicebot.web import admin, api, pages, views
 from voicebot.web.auth import LoginThrottle, Users, load_secret
 from voicebot.web.deps import HERE, page, templates
@@ -70,6 +71,10 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden) -> Any:
         return _error(request, 403, str(exc))
+
+    @app.exception_handler(QueueUnavailable)
+    async def queue_down(request: Request, exc: QueueUnavailable) -> Any:
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "30"})
 
     @app.exception_handler(UserError)
     async def bad_request(request: Request, exc: UserError) -> Any:
