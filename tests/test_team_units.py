@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -140,6 +141,9 @@ def test_upload_refusals_say_why(server_home, tmp_path):
         invite = http.post("/api/uploads", headers=auth, data={"invite": "alice@exa mple.org"},
                            files={"audio": ("a.wav", b"x")})
         assert invite.status_code == 400 and "alice@exa mple.org" in invite.json()["detail"]
+        for when in ("yesterday", "2026-11-24T09:30:00"):
+            dated = http.post("/api/uploads", headers=auth, data={"recorded_at": when}, files={"audio": ("a.wav", b"x")})
+            assert dated.status_code == 400 and "recorded_at" in dated.json()["detail"]
     assert not (home / "recordings").exists() or not any((home / "recordings").iterdir())
     assert not any((home / "uploads").iterdir())  # nothing left behind
     assert str(home) not in text.json()["detail"]  # the server's paths are not shown
@@ -160,12 +164,14 @@ def test_queue_down_keeps_the_upload_and_answers_503(server_home, tmp_path):
                          files={"audio": ("standup.wav", audio)})
 
     with http:
-        first = send("claire", invite="Dan <dan@example.org>")
+        first = send("claire", invite="Dan <dan@example.org>", recorded_at="2026-11-24T09:30:00+01:00")
         assert first.status_code == 503 and first.headers["retry-after"] == "30"
         assert "cannot be reached" in first.json()["detail"]
         assert send("claire").status_code == 503  # the laptop tries again: the same meeting
         with open_archive(settings) as db:
             assert owners(db) == [("standup", "claire")]
+            started = datetime.fromisoformat(db.list_meetings()[0]["started_at"])  # the laptop's time, in the
+            assert started == datetime.fromisoformat("2026-11-24T09:30:00+01:00")  # server's zone as any meeting
         assert send("bob").status_code == 503
         assert send("bob").status_code == 503
     with open_archive(settings) as db:

@@ -20,6 +20,7 @@ mailed the same recording's minutes twice either way.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from contextlib import nullcontext
@@ -68,6 +69,22 @@ def safe_name(filename: str | None) -> str:
     stem = "".join(c if c.isalnum() or c in "-_ " else "-" for c in Path(name).stem).strip(" -")[:90] or "audio"
     suffix = "".join(c for c in Path(name).suffix if c.isalnum() or c == ".")[:10]
     return stem + suffix
+
+
+def date_file(path: Path, recorded_at: str) -> None:
+    """Give an uploaded file the time of its recording on the laptop (the import reads the meeting's date from
+    the file when there is no invitation, as for a local file); UserError unless ``recorded_at`` is empty or an ISO 8601 time with its offset."""
+    from datetime import datetime
+
+    if not recorded_at.strip():
+        return
+    try:
+        when = datetime.fromisoformat(recorded_at.strip())
+    except ValueError:
+        raise UserError(f"recorded_at {recorded_at!r} is not an ISO 8601 time like 2026-11-24T09:30:00+01:00") from None
+    if when.tzinfo is None:
+        raise UserError(f"recorded_at {recorded_at!r} needs its offset from UTC, like 2026-11-24T09:30:00+01:00")
+    os.utime(path, (when.timestamp(), when.timestamp()))
 
 
 def start_processing(settings: Settings, meeting_id: str) -> None:
@@ -119,7 +136,10 @@ def send(path: Path, *, server: str, token: str, title: str = "", invite: str = 
         raise UserError(f"--server {server!r}: give the server's address, like https://voicebot.example.org")
     if not token.strip():
         raise UserError("an API token is needed: `voicebot users token NAME` on the server makes one")
-    data = {"title": title, "invite": invite, "language": language}
+    from datetime import datetime
+
+    recorded = datetime.fromtimestamp(path.stat().st_mtime).astimezone().isoformat(timespec="seconds")
+    data = {"title": title, "invite": invite, "language": language, "recorded_at": recorded}
     deadline = time.monotonic() + max(0.0, retry_for)
     attempt = 0
     with httpx.Client(base_url=base, timeout=httpx.Timeout(60.0, connect=10.0),

@@ -356,7 +356,11 @@ def upload(request: Request,
            title: str = Form("", max_length=300, description="Default: the .ics SUMMARY, else the file name"),
            invite: str = Form("", max_length=20000, description="Invitees: 'a@x.org, Name <b@y.org>; Alice'"),
            ics: Optional[UploadFile] = File(None, description="The calendar invitation (.ics), at most 2 MB"),
-           language: str = Form("", max_length=10, description="fr, en...; default: detected per chunk")) -> Any:
+           language: str = Form("", max_length=10, description="fr, en...; default: detected per chunk"),
+           recorded_at: str = Form("", max_length=40, description="The recording's time, ISO 8601 with its "
+                                                                  "offset (`voicebot upload` sends the file's "
+                                                                  "modification time, which `voicebot process` "
+                                                                  "reads); the .ics DTSTART wins")) -> Any:
     """Upload a recording to be processed here as a meeting you organised (`voicebot upload` sends it). The same
     audio sent again is the same meeting, so a retried upload is harmless. Answers once the audio is stored and
     its processing queued; the meeting's page then shows its progress."""
@@ -386,6 +390,7 @@ def upload(request: Request,
         if ics is not None and ics.filename:
             calendar = Path(tmp) / "invitation.ics"
             calendar.write_bytes(ics.file.read(MAX_ICS_BYTES + 1))  # a larger one is refused when read
+        uploads.date_file(saved, recorded_at)
         result = uploads.receive(settings, request.state.user.viewer, saved, title=title, invite=invite,
                                  ics=calendar, language=language)
     return {**result, "url": f"/meetings/{result['meeting_id']}"}
