@@ -113,15 +113,18 @@ class TeamServer:
         wait_for(lambda: " ready." in self.read(log), 60, lambda: f"worker {number} did not start: {self.read(log)}")
         return process
 
-    def upload(self, audio: Path, *invite: str, title: str = "", retry_for: float = 120) -> subprocess.Popen:
-        """A laptop running `voicebot upload` (no VOICEBOT_* setting of the server's)."""
+    def upload(self, audio: Path | str, *invite: str, title: str = "", retry_for: float = 120,
+               laptop_home: Path | None = None) -> subprocess.Popen:
+        """A laptop running `voicebot upload AUDIO` (AUDIO: a file, or a meeting id in ``laptop_home``)."""
         args = [sys.executable, "-m", "voicebot", "upload", str(audio), "--server", self.url, "--token", self.token,
                 "--retry-for", str(retry_for), *(["--title", title] if title else [])]
         for person in invite:
             args += ["--invite", person]
         laptop = {k: v for k, v in os.environ.items() if not k.startswith("VOICEBOT_")}
-        return subprocess.Popen(args, env={**laptop, **PYTHON_ENV}, cwd=audio.parent, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        if laptop_home is not None:
+            laptop["VOICEBOT_HOME"] = str(laptop_home)
+        return subprocess.Popen(args, env={**laptop, **PYTHON_ENV}, cwd=laptop_home or Path(audio).parent,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     @staticmethod
     def meeting_of(laptop: subprocess.Popen, timeout: float = 150) -> str:

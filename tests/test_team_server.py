@@ -70,14 +70,25 @@ def mailed(team) -> Counter:
 
 
 def test_meetings_uploaded_at_once_are_processed_and_mailed_once(team):
+    from voicebot import invites, pipeline
+
     clips = [clip(SAMPLE, team.laptop / f"sync-{n}.flac", start, start + 26) for n, start in enumerate((0, 29, 58))]
+    laptop_home = team.laptop / "laptop"  # the third meeting was recorded on a laptop: sent by its id
+    recorded = pipeline.import_audio(load_settings({"VOICEBOT_HOME": str(laptop_home)}), clips[2], title="Sync 2",
+                                     invitation=invites.collect(['Guest 2 <guest2@example.org>, "Lead, Two" '
+                                                                 '<lead2@example.org>']))
     before = [c.read_bytes() for c in clips]
     started = time.monotonic()
     laptops = [team.upload(c, f"Guest {n} <guest{n}@example.org>", f"lead{n}@example.org")
-               for n, c in enumerate(clips)]
+               for n, c in enumerate(clips[:2])]
+    laptops.append(team.upload(recorded.id, laptop_home=laptop_home))
     laptops.append(team.upload(clips[0], "Guest 0 <guest0@example.org>", "lead0@example.org"))  # sent twice
     ids = [team.meeting_of(p) for p in laptops]
     assert ids[3] == ids[0] and len(set(ids)) == 3
+    server_copy = recordings.load_meeting(team.directory(ids[2]))
+    assert (server_copy.title, server_copy.started_at) == ("Sync 2", recorded.started_at)
+    assert [(p.name, p.email) for p in server_copy.invitees] == [("Guest 2", "guest2@example.org"),
+                                                                 ("Lead, Two", "lead2@example.org")]
     team.wait_done(*ids[:3], timeout=WAIT)
     print(f"3 meetings of 26 s, uploaded at once, processed by 2 workers in {time.monotonic() - started:.1f} s")
     counts = mailed(team)

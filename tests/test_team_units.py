@@ -99,6 +99,20 @@ def test_upload_errors_are_one_line(tmp_path):
     assert audio.read_bytes() == before  # never touched
 
 
+def test_upload_of_a_recording_not_finished_is_refused_in_one_line(tmp_path):
+    from voicebot import recordings, schema
+
+    meeting = schema.Meeting(id="20261124-093012-weekly-sync-3f9a", title="Weekly sync",
+                             started_at="2026-11-24T09:30:12+01:00", status="recording")
+    recordings.save_meeting(tmp_path / "recordings" / meeting.id, meeting)
+    line = one_error_line(voicebot("upload", meeting.id, "--server", "http://127.0.0.1:9", "--token", "t",
+                                   VOICEBOT_HOME=str(tmp_path)))
+    assert "'recording'" in line and "voicebot stop" in line
+    line = one_error_line(voicebot("upload", "20261124-093012-other-1a2b", "--server", "http://127.0.0.1:9",
+                                   "--token", "t", VOICEBOT_HOME=str(tmp_path)))
+    assert "no meeting 20261124-093012-other-1a2b" in line
+
+
 # --- POST /api/uploads: what it refuses ---------------------------------------------------------------------
 
 

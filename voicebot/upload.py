@@ -119,10 +119,33 @@ class Sent:
     url: str
 
 
+def recording(settings: Settings, meeting_id: str) -> tuple[Path, dict]:
+    """A meeting recorded on this machine, as what ``send`` takes: its audio file, and its title, invite list,
+    language and start (``recorded_at``). UserError while it is still being recorded or has no audio."""
+    from email.utils import formataddr
+
+    from voicebot import pipeline, recordings
+
+    directory = recordings.meeting_dir(settings.recordings_dir, meeting_id)
+    if not directory.is_dir():
+        raise UserError(f"no meeting {meeting_id} under {settings.recordings_dir}; `voicebot meetings list` shows them")
+    meeting = recordings.load_meeting(directory)
+    audio = directory / recordings.AUDIO
+    if meeting.status not in pipeline.PROCESSABLE or not audio.is_file():
+        raise UserError(f"meeting {meeting_id} is {meeting.status!r}: its audio is not complete yet (`voicebot stop` "
+                        "ends a recording, `voicebot recover` repairs one a crash left)")
+    people = [formataddr((p.name, p.email)) if p.email else '"' + p.name.replace('"', "") + '"'
+              for p in meeting.invitees]
+    return audio, {"title": meeting.title, "invite": ", ".join(people), "language": meeting.language or "",
+                   "recorded_at": meeting.started_at}
+
+
 def send(path: Path, *, server: str, token: str, title: str = "", invite: str = "", ics: Path | None = None,
-         language: str = "", retry_for: float = 3600.0, pause: float = 5.0, on_retry=None) -> Sent:
+         language: str = "", recorded_at: str = "", retry_for: float = 3600.0, pause: float = 5.0,
+         on_retry=None) -> Sent:
     """Upload an audio file to a voicebot server as the token's user; try again while the server is away or
     failing (5xx), for up to ``retry_for`` seconds. A refusal (4xx) raises UserError with the server's reason.
+    ``recorded_at`` (ISO 8601): when it was recorded (default: the file's modification time).
     ``on_retry(attempt, reason, wait)`` hears of each failed attempt."""
     import httpx
 
@@ -138,7 +161,7 @@ def send(path: Path, *, server: str, token: str, title: str = "", invite: str = 
         raise UserError("an API token is needed: `voicebot users token NAME` on the server makes one")
     from datetime import datetime
 
-    recorded = datetime.fromtimestamp(path.stat().st_mtime).astimezone().isoformat(timespec="seconds")
+    recorded = recorded_at or datetime.fromtimestamp(path.stat().st_mtime).astimezone().isoformat(timespec="seconds")
     data = {"title": title, "invite": invite, "language": language, "recorded_at": recorded}
     deadline = time.monotonic() + max(0.0, retry_for)
     attempt = 0

@@ -37,8 +37,9 @@ def worker(
 
 @app.command()
 def upload(
-    file: Path = typer.Argument(..., help="The recording (wav, flac, mp3, m4a, ogg, webm...); it is never changed "
-                                          "or deleted."),
+    source: str = typer.Argument(..., help="An audio file (wav, flac, mp3, m4a, ogg, webm...), or the id of a "
+                                           "meeting recorded here (its title, invite list and date go with it); "
+                                           "nothing local is changed or deleted."),
     server: str = typer.Option(..., "--server", envvar="VOICEBOT_SERVER", help="The team server, e.g. "
                                                                               "https://voicebot.example.org"),
     token: str = typer.Option(..., "--token", envvar="VOICEBOT_TOKEN", help="Your API token (`voicebot users "
@@ -53,23 +54,29 @@ def upload(
     retry_for: float = typer.Option(3600, "--retry-for", min=0, help="Seconds to keep trying while the server "
                                                                      "cannot be reached or fails (5xx)."),
 ) -> None:
-    """Send a recording to a team server, which processes it as a meeting you organised.
+    """Send a recording (a file, or a meeting recorded here) to a team server, which processes it as a meeting
+    you organised.
 
     Sending the same recording again is harmless (the server recognises it); while the server is away it tries
     again, and the local file stays as it is."""
-    from voicebot import invites
+    from voicebot import invites, recordings
     from voicebot import upload as uploads
 
     text = "; ".join(invite)
     if text.strip():
         invites.collect([text])  # a bad address stops here, in one line, before anything is sent
+    file, recorded = Path(source).expanduser(), {}
+    if not file.is_file() and recordings.is_meeting_id(source):
+        file, recorded = uploads.recording(settings(), source)
+        text = "; ".join(t for t in (recorded["invite"], text) if t)
+        title, language = title or recorded["title"], language or recorded["language"]
 
     def on_retry(attempt: int, reason: str, wait: float) -> None:
         err_console.print(f"attempt {attempt}: {escape(reason)}; trying again in {wait:.0f} s", highlight=False,
                           soft_wrap=True)
 
     sent = uploads.send(file, server=server, token=token, title=title, invite=text, ics=ics, language=language,
-                        retry_for=retry_for, on_retry=on_retry)
+                        recorded_at=recorded.get("recorded_at", ""), retry_for=retry_for, on_retry=on_retry)
     console.print(f"meeting: {sent.meeting_id}", highlight=False)
     how = "queued for the workers" if sent.processing == "queue" else "the server processes it"
     again = " (uploaded before: the same meeting)" if sent.reused else ""
