@@ -194,3 +194,77 @@ def test_queue_down_keeps_the_upload_and_answers_503(server_home, tmp_path):
 
 def owners(db) -> list[tuple[str, str]]:
     return [(r["title"], r["owner"]) for r in db.backend.query("SELECT title, owner FROM meetings ORDER BY owner")]
+
+
+def test_an_upload_in_pieces_resumes_and_is_checked(server_home, tmp_path):
+    """Pieces are kept per user and upload (the file's sha256), a piece sent again replaces it, finishing with a
+    piece missing answers 409 naming it, pieces that do not make the announced file are refused and dropped."""
+    import hashlib
+
+    home, tokens = server_home
+    audio = tone(tmp_path / "review.wav", seconds=3).read_bytes()
+    digest = hashlib.sha256(audio).hexdigest()
+    halves = [audio[:len(audio) // 2], audio[len(audio) // 2:]]
+    http, settings = client_for(home, VOICEBOT_QUEUE_BROKER_URL=CLOSED, VOICEBOT_WEB_MAX_UPLOAD_MB="1")
+    claire, bob = ({"Authorization": f"Bearer {tokens[user]}"} for user in ("claire", "bob"))
+    route = f"/api/uploads/{digest}"
+    with http:
+        assert http.get("/api/uploads/not-a-digest", headers=claire).status_code == 400
+        assert http.put(f"{route}/pieces/0", headers=claire, content=b"").status_code == 400
+        assert http.put(f"{route}/pieces/0", headers=claire, content=b"\0" * (1024 * 1024 + 1)).status_code == 413
+        assert http.put(f"{route}/pieces/1", headers=claire, content=halves[1]).json()["pieces"] == [1]
+        assert http.put(f"{route}/pieces/1", headers=claire, content=halves[1]).json()["pieces"] == [1]  # again
+        assert http.get(route, headers=bob).json()["pieces"] == []  # bob's uploads are his own
+        form = {"pieces": "2", "filename": "review.wav", "recorded_at": "2026-11-24T09:30:00+01:00"}
+        missing = http.post(f"{route}/finish", headers=claire, data=form)
+        assert missing.status_code == 409 and "pieces missing: 0 (of 2)" in missing.json()["detail"]
+        assert http.put(f"{route}/pieces/0", headers=claire, content=halves[0]).json()["pieces"] == [0, 1]
+        queued = http.post(f"{route}/finish", headers=claire, data=form)
+        assert queued.status_code == 503  # stored, not queued: the pieces stay for the retry
+        assert http.get(route, headers=claire).json()["pieces"] == [0, 1]
+        with open_archive_of(settings) as db:
+            assert owners(db) == [("review", "claire")]
+        http.put(f"/api/uploads/{'0' * 64}/pieces/0", headers=bob, content=halves[0])
+        wrong = http.post(f"/api/uploads/{'0' * 64}/finish", headers=bob, data={"pieces": "1"})
+        assert wrong.status_code == 409 and "sha256 differs" in wrong.json()["detail"]
+        assert http.get(f"/api/uploads/{'0' * 64}", headers=bob).json()["pieces"] == []
+
+
+def open_archive_of(settings):
+    from voicebot.archive import open_archive
+
+    return open_archive(settings)
+
+
+def test_voicebot_upload_sends_only_the_pieces_the_server_lacks(server_home, tmp_path):
+    """`voicebot upload`'s sending against a real `voicebot serve`: every piece, then after the server lost
+    one, only that one; the queue being down (503) is retried until --retry-for runs out."""
+    import hashlib
+
+    from web_helpers import Server
+
+    from voicebot import upload as uploads
+
+    home, tokens = server_home
+    audio = tone(tmp_path / "retro.wav", seconds=2)
+    digest = hashlib.sha256(audio.read_bytes()).hexdigest()
+    server = Server(home, env={"PYTHONPATH": str(ROOT), "VOICEBOT_QUEUE_BROKER_URL": CLOSED})
+    sent: list[int] = []
+    try:
+        def send() -> str:
+            with pytest.raises(UserError) as refused:
+                uploads.send(audio, server=server.url, token=tokens["bob"], piece_bytes=20000, retry_for=0,
+                             on_piece=lambda number, count: sent.append(number))
+            return str(refused.value)
+
+        first = send()
+        assert "503" in first and "goes on from the pieces the server has" in first
+        count = -(-audio.stat().st_size // 20000)
+        assert sent == list(range(count)) and count == 4
+        folder = next((home / "uploads" / "pieces").glob(f"*/{digest}"))
+        (folder / "000002.piece").unlink()  # the server lost one
+        sent.clear()
+        assert "503" in send()
+        assert sent == [2]
+    finally:
+        server.stop()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import Path as FastPath
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -350,28 +351,42 @@ UPLOAD_ERRORS = {400: {"description": "Not audio, an empty file, or a bad invite
                  503: {"description": "The task queue cannot be reached; the audio is kept, send it again later"}}
 
 
+class MeetingForm:
+    """What an upload says about its meeting (both ways of uploading take it)."""
+
+    def __init__(self,
+                 title: str = Form("", max_length=300, description="Default: the .ics SUMMARY, else the file name"),
+                 invite: str = Form("", max_length=20000, description="Invitees: 'a@x.org, Name <b@y.org>; Alice'"),
+                 ics: Optional[UploadFile] = File(None, description="The calendar invitation (.ics), at most 2 MB"),
+                 language: str = Form("", max_length=10, description="fr, en...; default: detected per chunk"),
+                 recorded_at: str = Form("", max_length=40, description="The recording's time, ISO 8601 with its "
+                                                                        "offset (`voicebot upload` sends the file's "
+                                                                        "modification time, which `voicebot "
+                                                                        "process` reads); the .ics DTSTART wins")):
+        from voicebot.invites import MAX_ICS_BYTES
+
+        calendar = ics.file.read(MAX_ICS_BYTES + 1) if ics is not None and ics.filename else None
+        self.values = {"title": title, "invite": invite, "ics": calendar, "language": language,
+                       "recorded_at": recorded_at}
+
+
+def _uploaded(result: dict) -> dict:
+    return {**result, "url": f"/meetings/{result['meeting_id']}"}
+
+
 @router.post("/uploads", status_code=202, response_model=UploadOut, responses=UPLOAD_ERRORS)
 def upload(request: Request,
            audio: UploadFile = File(..., description="The recording: wav, flac, mp3, m4a, ogg, webm..."),
-           title: str = Form("", max_length=300, description="Default: the .ics SUMMARY, else the file name"),
-           invite: str = Form("", max_length=20000, description="Invitees: 'a@x.org, Name <b@y.org>; Alice'"),
-           ics: Optional[UploadFile] = File(None, description="The calendar invitation (.ics), at most 2 MB"),
-           language: str = Form("", max_length=10, description="fr, en...; default: detected per chunk"),
-           recorded_at: str = Form("", max_length=40, description="The recording's time, ISO 8601 with its "
-                                                                  "offset (`voicebot upload` sends the file's "
-                                                                  "modification time, which `voicebot process` "
-                                                                  "reads); the .ics DTSTART wins")) -> Any:
-    """Upload a recording to be processed here as a meeting you organised (`voicebot upload` sends it). The same
-    audio sent again is the same meeting, so a retried upload is harmless. Answers once the audio is stored and
-    its processing queued; the meeting's page then shows its progress."""
+           meeting: MeetingForm = Depends()) -> Any:
+    """Upload a recording in one request, to be processed here as a meeting you organised. The same audio sent
+    again is the same meeting, so a retried upload is harmless. Answers once the audio is stored and its
+    processing queued; the meeting's page then shows its progress. (`voicebot upload` sends pieces instead.)"""
     import tempfile
     from pathlib import Path
 
     from voicebot import upload as uploads
-    from voicebot.invites import MAX_ICS_BYTES
 
     settings = request.app.state.settings
-    limit = settings.web.max_upload_mb * 1024 * 1024
     folder = settings.home / "uploads"
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
@@ -380,20 +395,68 @@ def upload(request: Request,
             size = 0
             while chunk := audio.file.read(1024 * 1024):
                 size += len(chunk)
-                if size > limit:
-                    raise HTTPException(413, f"the file is larger than {settings.web.max_upload_mb} MB "
-                                             "(web.max_upload_mb)")
+                if size > uploads.limit_bytes(settings):
+                    raise uploads.too_large(settings)
                 out.write(chunk)
         if size == 0:
             raise HTTPException(400, "the audio file is empty")
-        calendar = None
-        if ics is not None and ics.filename:
-            calendar = Path(tmp) / "invitation.ics"
-            calendar.write_bytes(ics.file.read(MAX_ICS_BYTES + 1))  # a larger one is refused when read
-        uploads.date_file(saved, recorded_at)
-        result = uploads.receive(settings, request.state.user.viewer, saved, title=title, invite=invite,
-                                 ics=calendar, language=language)
-    return {**result, "url": f"/meetings/{result['meeting_id']}"}
+        result = uploads.receive(settings, request.state.user.viewer, saved, **meeting.values)
+    return _uploaded(result)
+
+
+class PiecesOut(BaseModel):
+    upload_id: str = Field(description="The sha256 of the whole file")
+    pieces: list[int] = Field(description="The piece numbers the server has")
+
+
+UPLOAD_ID = "The sha256 of the whole file (64 hexadecimal digits): the upload's id"
+
+
+@router.get("/uploads/{upload_id}", response_model=PiecesOut, responses={400: {"description": "Not a sha256"}})
+def upload_pieces(request: Request, upload_id: str = FastPath(..., description=UPLOAD_ID)) -> Any:
+    """Which pieces of an upload of yours the server has (to resume an upload cut off)."""
+    from voicebot import upload as uploads
+
+    held = uploads.pieces_held(request.app.state.settings, request.state.user.viewer, upload_id)
+    return {"upload_id": upload_id, "pieces": held}
+
+
+@router.put("/uploads/{upload_id}/pieces/{number}", response_model=PiecesOut,
+            responses={400: {"description": "Not a sha256, or an empty piece"},
+                       413: {"description": "A piece over 16 MB, or the upload past web.max_upload_mb"}})
+async def upload_piece(request: Request, upload_id: str = FastPath(..., description=UPLOAD_ID),
+                       number: int = FastPath(..., ge=0, le=99999, description="The piece's number, from 0")) -> Any:
+    """Store one piece of an upload (the request's body: the file's bytes from number x piece size on). Sending a
+    piece again replaces it, so a retry is harmless."""
+    from starlette.concurrency import run_in_threadpool
+
+    from voicebot import upload as uploads
+
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > uploads.MAX_PIECE_BYTES:
+            raise uploads.TooLarge(f"a piece is at most {uploads.MAX_PIECE_BYTES // 2**20} MB")
+    settings, viewer = request.app.state.settings, request.state.user.viewer
+    await run_in_threadpool(uploads.store_piece, settings, viewer, upload_id, number, bytes(body))
+    return {"upload_id": upload_id, "pieces": await run_in_threadpool(uploads.pieces_held, settings, viewer, upload_id)}
+
+
+@router.post("/uploads/{upload_id}/finish", status_code=202, response_model=UploadOut,
+             responses={**UPLOAD_ERRORS, 409: {"description": "Pieces missing: send them, then finish again"}})
+def finish_upload(request: Request, upload_id: str = FastPath(..., description=UPLOAD_ID),
+                  pieces: int = Form(..., ge=1, le=100000, description="How many pieces the file was cut into"),
+                  filename: str = Form("", max_length=300, description="The file's name (its stem is the "
+                                                                      "default title)"),
+                  meeting: MeetingForm = Depends()) -> Any:
+    """Put an upload's pieces together, check them against the upload's sha256, and store and queue the meeting,
+    as POST /api/uploads does with a whole file. Finishing again is harmless (the same audio is the same
+    meeting)."""
+    from voicebot import upload as uploads
+
+    result = uploads.finish(request.app.state.settings, request.state.user.viewer, upload_id, pieces,
+                            filename=filename, **meeting.values)
+    return _uploaded(result)
 
 
 @router.get("/speakers", response_model=list[str])
