@@ -7,7 +7,9 @@ meeting; rule-based minutes.
 - a worker's pool process killed (kill -9) during transcription: its job goes back to the queue and the other
   worker finishes it from the transcription checkpoint, invitees still mailed once;
 - Redis stopped for 15 s while a job runs and a laptop uploads: the job completes, the laptop's upload goes
-  through once Redis is back, and its meeting is processed."""
+  through once Redis is back, and its meeting is processed;
+- a whole worker killed (its main process and its pool, as when its machine is lost) during transcription: the
+  other worker's sweep finds the job left running, requeues it, and finishes it from the checkpoint."""
 
 from __future__ import annotations
 
@@ -49,7 +51,7 @@ def team(models_dir, postgres_server, tmp_path_factory):
     smtp.start()
     database = postgres_server.create_database()
     env = {"VOICEBOT_HOME": str(home), "VOICEBOT_DATABASE_URL": database, "VOICEBOT_QUEUE_BROKER_URL": redis.url,
-           "VOICEBOT_QUEUE_RETRY_SECONDS": "5", "VOICEBOT_SMTP_URL": smtp.url, "VOICEBOT_MINUTES_ENGINE": "extractive"}
+           "VOICEBOT_QUEUE_RETRY_SECONDS": "5", "VOICEBOT_QUEUE_SWEEP_SECONDS": "3", "VOICEBOT_SMTP_URL": smtp.url, "VOICEBOT_MINUTES_ENGINE": "extractive"}
     token = add_uploader(load_settings(env))
     team = None
     try:
@@ -103,15 +105,21 @@ def test_meetings_uploaded_at_once_are_processed_and_mailed_once(team):
     assert queue["reachable"] and queue["waiting"] == 0 and len(queue["workers"]) == 2, queue
 
 
-def test_a_worker_killed_during_transcription_is_taken_over_from_the_checkpoint(team):
-    import psutil
-
-    audio = clip(SAMPLE, team.laptop / "long.flac", 0, 84, gain=0.9)
-    meeting_id = team.meeting_of(team.upload(audio, "Kim <kim@example.org>"))
+def transcribing(team, name: str, gain: float, invitee: str) -> tuple[str, Path, int]:
+    """The whole sample meeting uploaded (made its own recording by ``gain``) and its transcription past its
+    first checkpoint: the meeting, its folder and the pid of the process transcribing it."""
+    meeting_id = team.meeting_of(team.upload(clip(SAMPLE, team.laptop / name, 0, 84, gain=gain), invitee))
     directory = team.directory(meeting_id)
     wait_for(lambda: (directory / recordings.TRANSCRIPT_PARTIAL).is_file(), WAIT,
              lambda: f"no checkpoint: {read_log(directory)}\n{team.logs()}")
     victim = next(e["pid"] for e in read_log(directory) if e["stage"] == "transcribe" and e["event"] == "start")
+    return meeting_id, directory, victim
+
+
+def test_a_worker_killed_during_transcription_is_taken_over_from_the_checkpoint(team):
+    import psutil
+
+    meeting_id, directory, victim = transcribing(team, "long.flac", 0.9, "Kim <kim@example.org>")
     victims_worker = psutil.Process(victim).ppid()
     os.kill(victim, signal.SIGKILL)
     team.wait_done(meeting_id, timeout=WAIT)
@@ -145,3 +153,26 @@ def test_redis_stopped_for_a_while_then_everything_catches_up(team):
     counts = mailed(team)
     assert counts["lee@example.org"] == 1 and counts["max@example.org"] == 1, counts
     assert all(w.poll() is None for w in team.workers)
+
+
+def test_a_whole_worker_lost_during_transcription_is_taken_over_by_the_sweep(team):
+    """Last: it leaves one worker. The broker would hand the lost job out again only after the visibility
+    timeout (12 h); the surviving worker's sweep (every 3 s here) requeues it."""
+    import psutil
+
+    meeting_id, directory, victim = transcribing(team, "lost.flac", 0.7, "Noor <noor@example.org>")
+    lost = psutil.Process(psutil.Process(victim).ppid())
+    assert lost.pid in {w.pid for w in team.workers}
+    for process in [lost, *lost.children(recursive=True)]:
+        process.kill()
+    killed_at = time.monotonic()
+    team.wait_done(meeting_id, timeout=WAIT)
+    events = read_log(directory)
+    resumed = [e for e in events if e["stage"] == "transcribe" and e["event"] == "chunks"]
+    assert len(resumed) == 1 and resumed[0]["resumed_from"] > 0, events
+    survivor = next(w for w in team.workers if w.pid != lost.pid)
+    assert psutil.Process(resumed[0]["pid"]).ppid() == survivor.pid
+    assert "put back on the queue: " + meeting_id in team.logs()
+    print(f"worker {lost.pid} lost at a checkpoint; its job done by worker {survivor.pid} "
+          f"{time.monotonic() - killed_at:.1f} s later, resumed at {resumed[0]['resumed_from']} s")
+    assert mailed(team)["noor@example.org"] == 1

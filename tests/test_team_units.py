@@ -49,6 +49,7 @@ def tone(path: Path, seconds: float = 2.0, freq: float = 440.0) -> Path:
 def test_queue_settings_default_and_from_the_environment():
     settings = load_settings({})
     assert settings.queue.broker_url == "" and settings.queue.visibility_timeout == 12 * 3600
+    assert settings.queue.sweep_seconds == 60 and settings.queue.retry_seconds == 60
     settings = load_settings({"VOICEBOT_QUEUE_BROKER_URL": "redis://10.0.0.5:6379/1",
                               "VOICEBOT_QUEUE_VISIBILITY_TIMEOUT": "7200", "VOICEBOT_WEB_MAX_UPLOAD_MB": "5"})
     assert settings.queue.broker_url == "redis://10.0.0.5:6379/1"

@@ -140,6 +140,7 @@ class QueueSettings:
     # worker; longer than the longest job, or a running job is delivered twice (the meeting's lock then
     # turns the second one away)
     retry_seconds: float = 60.0  # a failed stage is tried again after this long (pipeline.max_attempts bounds it)
+    sweep_seconds: float = 60.0  # how often a worker looks for the jobs of workers that died whole, to requeue them
 
 
 @dataclass

@@ -22,7 +22,10 @@ A failed stage is tried again after ``queue.retry_seconds``, up to
 ``pipeline.max_attempts`` (the pipeline counts the attempts and raises the
 incident). When a worker starts it puts back on the queue every unfinished
 meeting nobody is working on (its lock is free): a server that lost power,
-or a Redis that lost its queue, catches up when a worker comes back.
+or a Redis that lost its queue, catches up when a worker comes back. Every
+``queue.sweep_seconds`` each worker also puts back the meetings left
+``running`` by a worker that died whole (a machine lost), which Redis would
+only hand out again after the visibility timeout.
 """
 
 from __future__ import annotations
@@ -141,10 +144,11 @@ def enqueue(settings: Settings, meeting_id: str) -> None:
                                f"({' '.join(str(exc).split())[:200]}); try again later") from None
 
 
-def requeue_unfinished(settings: Settings) -> list[str]:
+def requeue_unfinished(settings: Settings, *, orphans_only: bool = False) -> list[str]:
     """Put back on the queue every unfinished meeting that no process is working on and that has attempts
-    left (a worker that died with its job, a queue that lost it); the ids queued. A job also still in the
-    queue is then there twice, which is harmless (see the module's doc)."""
+    left (a worker that died with its job, a queue that lost it); the ids queued. ``orphans_only``: only the
+    meetings with a stage left ``running`` by a process that died (its lock is free), not those waiting. A job
+    also still in the queue is then there twice, which is harmless (see the module's doc)."""
     from voicebot.archive import open_archive
     from voicebot.fsutil import exclusive_lock
 
@@ -155,6 +159,8 @@ def requeue_unfinished(settings: Settings) -> list[str]:
     for meeting_id, stages in waiting.items():
         if any(row["state"] == "failed" and row["attempts"] >= limit for row in stages.values()):
             continue  # given up: `voicebot process ID` on request
+        if orphans_only and not any(row["state"] == "running" for row in stages.values()):
+            continue
         directory = recordings.meeting_dir(settings.recordings_dir, meeting_id)
         if not directory.is_dir():
             continue
@@ -184,6 +190,7 @@ def run_worker(settings: Settings, *, queues: list[str] | None = None, concurren
         requeued = []  # the worker waits for the broker below; the next worker to start catches up
     if requeued:
         log.warning("put back on the queue: %s", ", ".join(requeued))
+    app.steps["consumer"].add(orphan_sweep(settings))
     name = f"voicebot-{os.getpid()}@{socket.gethostname()}"
     argv = ["worker", "--queues", ",".join(queues), "--concurrency", str(concurrency), "--pool", "prefork",
             "--hostname", name, "--loglevel", loglevel, "--without-gossip", "--without-mingle"]
@@ -192,6 +199,39 @@ def run_worker(settings: Settings, *, queues: list[str] | None = None, concurren
     except SystemExit as exc:
         return int(exc.code or 0)
     return 0
+
+
+def orphan_sweep(settings: Settings):
+    """A consumer bootstep: every ``queue.sweep_seconds``, the jobs of workers that died whole (a machine lost:
+    the broker would hand their jobs out again only after the visibility timeout) go back on the queue. It runs
+    on the consumer's timer, in the worker's main process, and starts again with the consumer after the broker
+    was away (which clears the timer)."""
+    from celery import bootsteps
+
+    def sweep() -> None:
+        try:
+            queued = requeue_unfinished(settings, orphans_only=True)
+        except Exception as exc:  # noqa: BLE001 -- the broker or the archive away: the next sweep tries again
+            log.warning("sweep for orphaned jobs: %s", " ".join(str(exc).split())[:200])
+            return
+        if queued:
+            log.warning("jobs whose worker died, put back on the queue: %s", ", ".join(queued))
+
+    class OrphanSweep(bootsteps.StartStopStep):
+        def __init__(self, consumer, **kwargs) -> None:
+            super().__init__(consumer, **kwargs)
+            self.entry = None
+
+        def start(self, consumer) -> None:
+            self.stop(consumer)
+            self.entry = consumer.timer.call_repeatedly(settings.queue.sweep_seconds, sweep)
+
+        def stop(self, consumer) -> None:
+            if self.entry is not None:
+                self.entry.cancel()
+                self.entry = None
+
+    return OrphanSweep
 
 
 def snapshot(settings: Settings, timeout: float = 1.0) -> dict:
