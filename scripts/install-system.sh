@@ -3,7 +3,7 @@
 # missing; needs root (or sudo) the first time.
 set -eu
 PACKAGES="ffmpeg sox libsox-fmt-all espeak-ng libsndfile1 libportaudio2 libasound2-plugins \
-pulseaudio pulseaudio-utils postgresql chromium fonts-dejavu-core fonts-liberation python3-venv make"
+pulseaudio pulseaudio-utils postgresql redis-server chromium fonts-dejavu-core fonts-liberation python3-venv make"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

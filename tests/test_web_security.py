@@ -32,7 +32,8 @@ from web_helpers import (
 
 PUBLIC = {("GET", "/login"), ("HEAD", "/login"), ("POST", "/login"), ("GET", "/static/login.css"),
           ("HEAD", "/static/login.css")}
-PARAMS = {"meeting_id": EN_ID, "fmt": "txt", "token_id": "0123456789ab", "name": USER}
+PARAMS = {"meeting_id": EN_ID, "fmt": "txt", "token_id": "0123456789ab", "name": USER, "upload_id": "0" * 64,
+          "number": "0"}
 
 
 def _routes(app) -> list:

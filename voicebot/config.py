@@ -128,6 +128,19 @@ class WebSettings:
     session_hours: float = 12.0  # a login lasts this long, then the browser asks again
     trusted_proxies: list[str] = field(default_factory=list)  # reverse proxies (IPs or CIDRs) whose
     # X-Forwarded-For / X-Forwarded-Proto are believed; from anyone else these headers are ignored
+    max_upload_mb: int = 2048  # the largest audio file POST /api/uploads takes
+
+
+@dataclass
+class QueueSettings:
+    """The team server's task queue (voicebot.queue): Celery on a Redis broker."""
+
+    broker_url: str = ""  # redis://127.0.0.1:6379/0 ; empty = no queue: uploads are processed by the web server
+    visibility_timeout: float = 12 * 3600.0  # seconds before Redis gives an unacknowledged job to another
+    # worker; longer than the longest job, or a running job is delivered twice (the meeting's lock then
+    # turns the second one away)
+    retry_seconds: float = 60.0  # a failed stage is tried again after this long (pipeline.max_attempts bounds it)
+    sweep_seconds: float = 60.0  # how often a worker looks for the jobs of workers that died whole, to requeue them
 
 
 @dataclass
@@ -152,6 +165,7 @@ class Settings:
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     web: WebSettings = field(default_factory=WebSettings)
     ask: AskSettings = field(default_factory=AskSettings)
+    queue: QueueSettings = field(default_factory=QueueSettings)
     source: Path | None = None  # the settings file that was read, if any
 
     @property

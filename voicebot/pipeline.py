@@ -473,9 +473,11 @@ def audio_digest(samples) -> str:
 
 
 def import_or_reuse(settings: Settings, source: Path, *, title: str = "", invitation=None,
-                    language: str | None = None, new_meeting: bool = False) -> tuple[schema.Meeting, bool]:
+                    language: str | None = None, new_meeting: bool = False,
+                    viewer=None) -> tuple[schema.Meeting, bool]:
     """``import_audio``, and whether the meeting was there already (the same recording, recognised by the
-    hash of its audio). Imports wait for each other, so the same file imported twice at once is one meeting."""
+    hash of its audio). Imports wait for each other, so the same file imported twice at once is one meeting.
+    ``viewer`` (a web user uploading it): only a meeting they may see is reused, and a new one is theirs."""
     from voicebot.archive import open_archive
     from voicebot.audio import load_audio
 
@@ -488,13 +490,15 @@ def import_or_reuse(settings: Settings, source: Path, *, title: str = "", invita
         raise UserError(f"cannot create {settings.home}: {exc.strerror or exc}") from None
     with exclusive_lock(settings.home / IMPORT_LOCK, wait=True):
         with open_archive(settings) as db:
-            known = None if new_meeting else db.meeting_by_audio(digest)
+            known = None if new_meeting else db.meeting_by_audio(digest, viewer=viewer)
         if known and recordings.meeting_dir(settings.recordings_dir, known).is_dir():
             return recordings.load_meeting(recordings.meeting_dir(settings.recordings_dir, known)), True
         meeting = _import(settings, source, samples, title=title, invitation=invitation, language=language)
         with open_archive(settings) as db, db.transaction():
             db.save_meeting(meeting, directory=recordings.meeting_dir(settings.recordings_dir, meeting.id))
             db.set_audio_hash(meeting.id, digest)
+            if viewer is not None:  # in the same transaction: a retry of the same upload finds it
+                db.set_owner(meeting.id, viewer.name)
     return meeting, False
 
 

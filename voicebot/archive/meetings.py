@@ -146,10 +146,14 @@ class Meetings(ArchivePart):
     def audio_hash(self, meeting_id: str) -> str | None:
         return self.backend.value("SELECT audio_sha256 FROM meetings WHERE id = ?", (meeting_id,))
 
-    def meeting_by_audio(self, sha256: str) -> str | None:
-        """The oldest meeting made from audio with this hash, if any."""
-        return self.backend.value("SELECT id FROM meetings WHERE audio_sha256 = ? ORDER BY created_at, id LIMIT 1",
-                                  (sha256,))
+    def meeting_by_audio(self, sha256: str, *, viewer: Viewer | None = None) -> str | None:
+        """The oldest meeting made from audio with this hash, if any (``viewer``: of those this web user may see)."""
+        where, params = "", []
+        if viewer is not None:
+            visible, params = self.visible_sql(viewer)
+            where = f" AND {visible}"
+        return self.backend.value(f"SELECT m.id FROM meetings m WHERE m.audio_sha256 = ?{where} "
+                                  "ORDER BY m.created_at, m.id LIMIT 1", (sha256, *params))
 
     # transcripts ---------------------------------------------------------------------------
     def save_transcript(self, meeting_id: str, transcript: schema.Transcript) -> int:

@@ -235,10 +235,15 @@ def _size(n: float) -> str:
 def status(
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
 ) -> None:
-    """One screen: meetings recorded and processed, jobs running or failed, emails waiting, disk, last incidents."""
+    """One screen: meetings recorded and processed, jobs running or failed, emails waiting, the task queue and its
+    workers (with queue.broker_url), disk, last incidents."""
     from voicebot import health
 
     data = health.status(settings())
+    if settings().queue.broker_url.strip():
+        from voicebot import queue
+
+        data["queue"] = queue.snapshot(settings())
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
         return
@@ -262,6 +267,8 @@ def status(
                           soft_wrap=True)
     console.print(f"emails: {data['outbox_pending']} waiting, {red(data['outbox_failed'])} failed, "
                   f"{data['outbox_sent']} sent")
+    if data.get("queue"):
+        print_queue(data["queue"])
     if data["recording_now"]:
         console.print(f"recording now: {', '.join(data['recording_now'])}")
     console.print(f"disk: recordings {_size(data['recordings_bytes'])}, database {_size(data['database_bytes'])}, "
@@ -274,6 +281,22 @@ def status(
                           f"{incident['stage']}: {escape(incident['error'])}", highlight=False, soft_wrap=True)
     else:
         console.print("no incidents")
+
+
+def print_queue(queue: dict) -> None:
+    """The task queue's lines of `voicebot status`: the broker, jobs waiting, the workers and their meetings."""
+    if not queue["reachable"]:
+        console.print(f"queue: [red]broker down[/] ({escape(queue['broker'])}: {escape(queue.get('error', ''))})",
+                      highlight=False, soft_wrap=True)
+        return
+    workers = queue["workers"]
+    console.print(f"queue: {queue['waiting']} waiting, {len(workers)} worker(s) answering "
+                  f"({escape(queue['broker'])})", highlight=False, soft_wrap=True)
+    if not workers:
+        console.print("  [yellow]no worker answered[/]: start one with `voicebot worker`")
+    for name, meetings in sorted(workers.items()):
+        console.print(f"  {escape(name)}: {escape(', '.join(meetings)) if meetings else 'idle'}", highlight=False,
+                      soft_wrap=True)
 
 
 @app.command()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import Path as FastPath
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -215,6 +216,13 @@ class TokenOut(BaseModel):
     live: bool
 
 
+class UploadOut(BaseModel):
+    meeting_id: str = Field(description="The meeting the audio became (the same one when it was uploaded before)")
+    reused: bool = Field(description="The same recording was uploaded before: its meeting goes on")
+    processing: str = Field(description="queue (a worker will process it) or server (this server processes it)")
+    url: str = Field(description="The meeting's page")
+
+
 # --- the API --------------------------------------------------------------------------------
 
 
@@ -336,6 +344,119 @@ def ask(q: str = Query(..., max_length=1000, description="A question, in French 
         db=Depends(get_db)) -> Any:
     """Ask the meetings you may see; each claim of the answer cites passages (meeting, speakers, moment)."""
     return views.ask(db, q, speaker=speaker, meeting=meeting, since=since, until=until)
+
+
+UPLOAD_ERRORS = {400: {"description": "Not audio, an empty file, or a bad invite list"},
+                 413: {"description": "Larger than web.max_upload_mb"},
+                 503: {"description": "The task queue cannot be reached; the audio is kept, send it again later"}}
+
+
+class MeetingForm:
+    """What an upload says about its meeting (both ways of uploading take it)."""
+
+    def __init__(self,
+                 title: str = Form("", max_length=300, description="Default: the .ics SUMMARY, else the file name"),
+                 invite: str = Form("", max_length=20000, description="Invitees: 'a@x.org, Name <b@y.org>; Alice'"),
+                 ics: Optional[UploadFile] = File(None, description="The calendar invitation (.ics), at most 2 MB"),
+                 language: str = Form("", max_length=10, description="fr, en...; default: detected per chunk"),
+                 recorded_at: str = Form("", max_length=40, description="The recording's time, ISO 8601 with its "
+                                                                        "offset (`voicebot upload` sends the file's "
+                                                                        "modification time, which `voicebot "
+                                                                        "process` reads); the .ics DTSTART wins")):
+        from voicebot.invites import MAX_ICS_BYTES
+
+        calendar = ics.file.read(MAX_ICS_BYTES + 1) if ics is not None and ics.filename else None
+        self.values = {"title": title, "invite": invite, "ics": calendar, "language": language,
+                       "recorded_at": recorded_at}
+
+
+def _uploaded(result: dict) -> dict:
+    return {**result, "url": f"/meetings/{result['meeting_id']}"}
+
+
+@router.post("/uploads", status_code=202, response_model=UploadOut, responses=UPLOAD_ERRORS)
+def upload(request: Request,
+           audio: UploadFile = File(..., description="The recording: wav, flac, mp3, m4a, ogg, webm..."),
+           meeting: MeetingForm = Depends()) -> Any:
+    """Upload a recording in one request, to be processed here as a meeting you organised. The same audio sent
+    again is the same meeting, so a retried upload is harmless. Answers once the audio is stored and its
+    processing queued; the meeting's page then shows its progress. (`voicebot upload` sends pieces instead.)"""
+    import tempfile
+    from pathlib import Path
+
+    from voicebot import upload as uploads
+
+    settings = request.app.state.settings
+    folder = settings.home / "uploads"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        saved = Path(tmp) / uploads.safe_name(audio.filename)  # its stem: the title when none is given
+        with saved.open("wb") as out:
+            size = 0
+            while chunk := audio.file.read(1024 * 1024):
+                size += len(chunk)
+                if size > uploads.limit_bytes(settings):
+                    raise uploads.too_large(settings)
+                out.write(chunk)
+        if size == 0:
+            raise HTTPException(400, "the audio file is empty")
+        result = uploads.receive(settings, request.state.user.viewer, saved, **meeting.values)
+    return _uploaded(result)
+
+
+class PiecesOut(BaseModel):
+    upload_id: str = Field(description="The sha256 of the whole file")
+    pieces: list[int] = Field(description="The piece numbers the server has")
+
+
+UPLOAD_ID = "The sha256 of the whole file (64 hexadecimal digits): the upload's id"
+
+
+@router.get("/uploads/{upload_id}", response_model=PiecesOut, responses={400: {"description": "Not a sha256"}})
+def upload_pieces(request: Request, upload_id: str = FastPath(..., description=UPLOAD_ID)) -> Any:
+    """Which pieces of an upload of yours the server has (to resume an upload cut off)."""
+    from voicebot import upload as uploads
+
+    held = uploads.pieces_held(request.app.state.settings, request.state.user.viewer, upload_id)
+    return {"upload_id": upload_id, "pieces": held}
+
+
+@router.put("/uploads/{upload_id}/pieces/{number}", response_model=PiecesOut,
+            responses={400: {"description": "Not a sha256, or an empty piece"},
+                       413: {"description": "A piece over 16 MB, or the upload past web.max_upload_mb"}})
+async def upload_piece(request: Request, upload_id: str = FastPath(..., description=UPLOAD_ID),
+                       number: int = FastPath(..., ge=0, le=99999, description="The piece's number, from 0")) -> Any:
+    """Store one piece of an upload (the request's body: the file's bytes from number x piece size on). Sending a
+    piece again replaces it, so a retry is harmless."""
+    from starlette.concurrency import run_in_threadpool
+
+    from voicebot import upload as uploads
+
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > uploads.MAX_PIECE_BYTES:
+            raise uploads.TooLarge(f"a piece is at most {uploads.MAX_PIECE_BYTES // 2**20} MB")
+    settings, viewer = request.app.state.settings, request.state.user.viewer
+    await run_in_threadpool(uploads.store_piece, settings, viewer, upload_id, number, bytes(body))
+    return {"upload_id": upload_id, "pieces": await run_in_threadpool(uploads.pieces_held, settings, viewer, upload_id)}
+
+
+@router.post("/uploads/{upload_id}/finish", status_code=202, response_model=UploadOut,
+             responses={**UPLOAD_ERRORS, 409: {"description": "Pieces missing: send them, then finish again"}})
+def finish_upload(request: Request, upload_id: str = FastPath(..., description=UPLOAD_ID),
+                  pieces: int = Form(..., ge=1, le=100000, description="How many pieces the file was cut into"),
+                  filename: str = Form("", max_length=300, description="The file's name (its stem is the "
+                                                                      "default title)"),
+                  meeting: MeetingForm = Depends()) -> Any:
+    """Put an upload's pieces together, check them against the upload's sha256, and store and queue the meeting,
+    as POST /api/uploads does with a whole file. Finishing again is harmless (the same audio is the same
+    meeting)."""
+    from voicebot import upload as uploads
+
+    result = uploads.finish(request.app.state.settings, request.state.user.viewer, upload_id, pieces,
+                            filename=filename, **meeting.values)
+    return _uploaded(result)
 
 
 @router.get("/speakers", response_model=list[str])
