@@ -2,12 +2,14 @@
 kind, on SQLite and PostgreSQL), one alert when an incident opens and one when it closes (mail through the
 outbox to a Maildir, a webhook POST to a local HTTP server), the workers' silence, the banner every logged-in
 page shows and the admin's view of the service. Real parts: a real archive, a real HTTP server, the real
-application in-process; the broker's answers are given (tests/test_service_server.py stops a real Redis)."""
+application in-process; the broker's answers are given. The slow test stops and starts a real redis-server
+under a real `voicebot serve`, with a real SMTP server on localhost."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -156,3 +158,65 @@ def test_banner_for_every_logged_in_user_and_the_admins_view(home):
         assert ("Processing service" in dashboard) == (name == "ann")
         if name == "ann":
             assert "unreachable" in dashboard and "<strong>open</strong>" in dashboard
+
+
+@pytest.mark.slow
+def test_redis_stopped_then_started_on_a_real_server(tmp_path, hook):
+    """A real redis-server, `voicebot serve` (its check every second), a real SMTP server on localhost and the
+    webhook: Redis stopped -> one incident, one mail, one POST, the banner for a plain user; Redis started
+    again -> the incident closed, one more mail and POST, no banner."""
+    import httpx
+    from test_team_server import redis_and_smtp
+    from web_helpers import login
+
+    from bench.teamserver import TeamServer, add_uploader, wait_for
+    from voicebot.config import load_settings
+    from voicebot.web.auth import hash_password
+
+    home = tmp_path / "server"
+    home.mkdir(mode=0o700)
+    redis, smtp = redis_and_smtp(tmp_path)
+    env = {"VOICEBOT_HOME": str(home), "VOICEBOT_QUEUE_BROKER_URL": redis.url, "VOICEBOT_SMTP_URL": smtp.url,
+           "VOICEBOT_MAIL_ADMIN": "ops@example.org", "VOICEBOT_QUEUE_CHECK_SECONDS": "1",
+           "VOICEBOT_QUEUE_ALERT_WEBHOOK": hook.url}
+    settings = load_settings(env)
+    token = add_uploader(settings)
+    with open_archive(settings) as db:
+        db.add_user("bob", hash_password("correct horse battery"), email="bob@example.org", role="member")
+    team = None
+    try:
+        team = TeamServer(env, token, workers=0)
+        http = httpx.Client(base_url=team.url, timeout=30)
+        assert login(http, "bob", "correct horse battery").status_code == 303
+
+        def page() -> str:
+            return http.get("/meetings", headers={"Accept": "text/html"}).text
+
+        def incidents() -> list:
+            with open_archive(settings) as db:
+                return db.service_incidents()
+
+        time.sleep(2)  # a few checks with Redis up: nothing to tell
+        assert incidents() == [] and "Processing is delayed" not in page()
+        redis.stop()
+        wait_for(lambda: len(incidents()) == 1 and len(hook.bodies) == 1 and len(smtp.handler.received) == 1,
+                 30, lambda: f"no alert: {incidents()} {hook.bodies} {team.read('serve.log')}")
+        wait_for(lambda: "Processing is delayed" in page(), 10, "no banner")
+        assert "the broker redis://127.0.0.1:" in page() and "is unreachable since" in page()
+        time.sleep(4)  # more checks while Redis is away: no second incident or alert
+        (opened,) = incidents()
+        assert opened["kind"] == "broker" and opened["resolved_at"] is None
+        assert len(hook.bodies) == 1 and len(smtp.handler.received) == 1
+        assert smtp.handler.received[0].rcpt_tos == ["ops@example.org"]
+        redis.start()
+        wait_for(lambda: incidents()[0]["resolved_at"] and len(hook.bodies) == 2
+                 and len(smtp.handler.received) == 2, 30,
+                 lambda: f"not closed: {incidents()} {hook.bodies} {team.read('serve.log')}")
+        time.sleep(3)
+        assert len(incidents()) == 1 and len(hook.bodies) == 2 and len(smtp.handler.received) == 2
+        assert hook.bodies[1]["text"].startswith("Over: ") and "Processing is delayed" not in page()
+    finally:
+        if team is not None:
+            team.stop()
+        redis.stop()
+        smtp.stop()
