@@ -106,7 +106,8 @@ class Watch:
             waiting = snap.get("waiting")
             for kind in sorted(known):
                 if kind in found:
-                    opened = db.open_service_incident(kind, found[kind], f"{waiting} job(s) in the queue")
+                    detail = f"{waiting} job(s) in the queue" if waiting is not None else f"{unfinished} unfinished"
+                    opened = db.open_service_incident(kind, found[kind], detail)
                     if opened is not None:
                         row = next(r for r in db.service_incidents(open_only=True) if r["id"] == opened)
                         tell(self.settings, db, row, opened=True, waiting=waiting if waiting is not None
