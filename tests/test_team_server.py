@@ -36,12 +36,9 @@ SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "meeting-en.flac"
 WAIT = 240.0  # seconds a meeting may take here (2 cores, shared with other work)
 
 
-@pytest.fixture(scope="module")
-def team(models_dir, postgres_server, tmp_path_factory):
-    root = tmp_path_factory.mktemp("team")
-    home = root / "server"
-    home.mkdir(mode=0o700)
-    (home / "models").symlink_to(models_dir, target_is_directory=True)
+def redis_and_smtp(root: Path) -> tuple[LocalRedis, SmtpServer]:
+    """A redis-server on a free port (its files under ``root``/redis; the test is skipped without
+    redis-server) and a real SMTP server on localhost, both started."""
     (root / "redis").mkdir()
     try:
         redis = LocalRedis(root / "redis").start()
@@ -49,6 +46,16 @@ def team(models_dir, postgres_server, tmp_path_factory):
         pytest.skip(str(exc))
     smtp = SmtpServer()
     smtp.start()
+    return redis, smtp
+
+
+@pytest.fixture(scope="module")
+def team(models_dir, postgres_server, tmp_path_factory):
+    root = tmp_path_factory.mktemp("team")
+    home = root / "server"
+    home.mkdir(mode=0o700)
+    (home / "models").symlink_to(models_dir, target_is_directory=True)
+    redis, smtp = redis_and_smtp(root)
     database = postgres_server.create_database()
     env = {"VOICEBOT_HOME": str(home), "VOICEBOT_DATABASE_URL": database, "VOICEBOT_QUEUE_BROKER_URL": redis.url,
            "VOICEBOT_QUEUE_RETRY_SECONDS": "5", "VOICEBOT_QUEUE_SWEEP_SECONDS": "3", "VOICEBOT_SMTP_URL": smtp.url, "VOICEBOT_MINUTES_ENGINE": "extractive"}

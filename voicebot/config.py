@@ -141,6 +141,9 @@ class QueueSettings:
     # turns the second one away)
     retry_seconds: float = 60.0  # a failed stage is tried again after this long (pipeline.max_attempts bounds it)
     sweep_seconds: float = 60.0  # how often a worker looks for the jobs of workers that died whole, to requeue them
+    check_seconds: float = 20.0  # how often `voicebot serve` checks the broker and the workers (voicebot.service)
+    worker_silence_seconds: float = 120.0  # jobs waiting and no worker answering for this long: a service incident
+    alert_webhook: str = ""  # also POST service incidents and recoveries here ({"text": ...}; ntfy, Slack...)
 
 
 @dataclass

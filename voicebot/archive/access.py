@@ -234,3 +234,6 @@ class MeetingView:
 
     def incidents(self, limit: int = 20) -> list[dict[str, Any]]:
         return self._db.incidents(limit) if self.viewer.admin else []
+
+    def service_incidents(self, limit: int = 20) -> list[dict[str, Any]]:
+        return self._db.service_incidents(limit) if self.viewer.admin else []

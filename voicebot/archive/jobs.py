@@ -49,3 +49,25 @@ class Jobs(ArchivePart):
     def incidents(self, limit: int = 20) -> list[dict[str, Any]]:
         return self.backend.query("SELECT * FROM incidents ORDER BY created_at DESC, id DESC LIMIT ?", (int(limit),))
 
+    # -- incidents of the service (voicebot.service): the broker, the workers ----------------------
+
+    def open_service_incident(self, kind: str, error: str, detail: str = "") -> int | None:
+        """Open the incident of a service ``kind``; its id, or None when one is open already (opened by
+        this or another process: the unique index on open incidents is the arbiter)."""
+        row = self.backend.one("INSERT INTO incidents (meeting_id, stage, error, detail, created_at, kind) "
+                               "VALUES (NULL, 'service', ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+                               (error, detail, now_iso(), kind))
+        return row["id"] if row else None
+
+    def close_service_incident(self, kind: str) -> dict[str, Any] | None:
+        """Close the open incident of a service ``kind``; the row closed, or None when none was open (or
+        another process closed it first)."""
+        return self.backend.one("UPDATE incidents SET resolved_at = ? WHERE kind = ? AND resolved_at IS NULL "
+                                "RETURNING *", (now_iso(), kind))
+
+    def service_incidents(self, limit: int = 20, *, open_only: bool = False) -> list[dict[str, Any]]:
+        """Incidents of the service, newest first (``open_only``: those not resolved)."""
+        extra = " AND resolved_at IS NULL" if open_only else ""
+        return self.backend.query(f"SELECT * FROM incidents WHERE kind <> 'meeting'{extra} "
+                                  "ORDER BY created_at DESC, id DESC LIMIT ?", (int(limit),))
+

@@ -58,6 +58,13 @@ def compose_alert(settings: Settings, *, meeting_id: str, stage: str, error: str
                                                              error=error)]
 
 
+def compose_service_alert(settings: Settings, *, key: str, subject: str, body: str) -> list[Any]:
+    """A message about the service (not a meeting) for ``mail.admin`` (an empty list when no admin is set)."""
+    from voicebot.mail.messages import compose_service_drafts
+
+    return [_outbox_message(d) for d in compose_service_drafts(settings, key=key, subject=subject, body=body)]
+
+
 def deliver(db: Archive, settings: Settings, *, now: Any = None) -> dict:
     """Send every due outbox message; see :func:`voicebot.mail.delivery.deliver`."""
     from voicebot.mail.delivery import deliver as _deliver

@@ -51,7 +51,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 class Draft:
     """A composed message, before it is an outbox row."""
 
-    meeting_id: str
+    meeting_id: str | None  # None: a message about the service
     recipient: str  # the envelope address
     name: str
     kind: str  # attendee | absentee | admin
@@ -257,20 +257,44 @@ def _meeting_moment(meeting: schema.Meeting) -> datetime:
 # --- incident alerts to the admin ---------------------------------------------------
 
 
+def admin_address(settings: Settings) -> tuple[str, addresses.Address] | None:
+    """``mail.admin`` as (display name, checked address); None when no admin is set."""
+    if not (settings.mail.admin or "").strip():
+        return None
+    name, raw = parseaddr(settings.mail.admin)
+    try:
+        return name, addresses.check_address(raw or settings.mail.admin)
+    except addresses.AddressError as exc:
+        raise UserError(f"mail.admin = {settings.mail.admin!r} is not a valid address ({exc}); "
+                        "fix VOICEBOT_MAIL_ADMIN or leave it empty") from None
+
+
+def compose_service_drafts(settings: Settings, *, key: str, subject: str, body: str) -> list[Draft]:
+    """One plain message to ``mail.admin`` about the service (the broker, the workers), not a meeting; none
+    when no admin is set. ``key`` (e.g. the incident's id and whether it opened or closed) makes the
+    Message-ID, so the same news is never queued twice."""
+    admin = admin_address(settings)
+    if admin is None:
+        return []
+    name, address = admin
+    msg_id = message_id(settings, "service", key, address.address.casefold())
+    msg = new_message(settings, to_name=header_text(name), to=address, subject=subject, msg_id=msg_id,
+                      language="en", meeting_id="", kind=ADMIN)
+    msg.set_content(body.strip() + "\n", cte="quoted-printable")
+    return [Draft(meeting_id=None, recipient=address.address, name=header_text(name), kind=ADMIN,
+                  message_id=msg_id, subject=msg["Subject"], message=msg, smtputf8=address.smtputf8)]
+
+
 def compose_alert_drafts(settings: Settings, *, meeting_id: str, stage: str, error: str,
                          language: str | None = None) -> list[Draft]:
     """One message to ``mail.admin`` about a failed stage; none when no admin is set.
 
     The Message-ID is derived from (meeting, stage, error): the same failure
     reported again (a retry failing the same way) is not mailed twice."""
-    if not (settings.mail.admin or "").strip():
+    admin = admin_address(settings)
+    if admin is None:
         return []
-    name, raw = parseaddr(settings.mail.admin)
-    try:
-        address = addresses.check_address(raw or settings.mail.admin)
-    except addresses.AddressError as exc:
-        raise UserError(f"mail.admin = {settings.mail.admin!r} is not a valid address ({exc}); "
-                        "fix VOICEBOT_MAIL_ADMIN or leave it empty") from None
+    name, address = admin
     words = Words(language_of(language))
     clean = redact if settings.mail.redact else (lambda text: text)
     error_text = clean(str(error)).strip() or "?"
@@ -285,5 +309,6 @@ def compose_alert_drafts(settings: Settings, *, meeting_id: str, stage: str, err
                   message_id=msg_id, subject=msg["Subject"], message=msg, smtputf8=address.smtputf8)]
 
 
-__all__ = ["ABSENTEE", "ADMIN", "ATTENDEE", "Draft", "compose_alert_drafts", "compose_minutes", "message_id",
+__all__ = ["ABSENTEE", "ADMIN", "ATTENDEE", "Draft", "admin_address", "compose_alert_drafts",
+           "compose_service_drafts", "compose_minutes", "message_id",
            "render", "sender"]

@@ -10,6 +10,7 @@ everything else (no interactive docs page: it would load scripts from a CDN).
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,7 +20,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from voicebot import __version__
+from voicebot import __version__, service
 from voicebot.archive.access import Forbidden
 from voicebot.config import Settings
 from voicebot.errors import UserError
@@ -53,8 +54,19 @@ def _error(request: Request, status: int, message: str) -> Any:
 def create_app(settings: Settings) -> FastAPI:
     """The web application for these settings (archive, recordings, login secret)."""
     users = Users(settings, load_secret(settings))
+    watch = service.Watch(settings) if settings.queue.broker_url.strip() else None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # serving: the broker and the workers checked in a thread
+        if watch is not None:
+            watch.start()
+        yield
+        if watch is not None:
+            watch.stop()
+
     app = FastAPI(title="voicebot", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None,
-                  swagger_ui_oauth2_redirect_url=None, openapi_url="/api/openapi.json")
+                  swagger_ui_oauth2_redirect_url=None, openapi_url="/api/openapi.json", lifespan=lifespan)
+    app.state.watch = watch
     app.state.settings = settings
     app.state.users = users
     app.state.templates = templates()

@@ -16,7 +16,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
-from voicebot import __version__, formats
+from voicebot import __version__, formats, service
 from voicebot.archive import open_archive
 from voicebot.archive.access import MeetingView
 from voicebot.minutes import render
@@ -38,8 +38,19 @@ def page(request: Request, name: str, context: dict[str, Any] | None = None, sta
     """A page rendered from a template, with the user, the CSRF token and one-time messages."""
     session = request.state.session
     values = {"user": request.state.user, "csrf_token": session.csrf_token, "flashes": session.pop_flashes(),
-              "path": request.url.path, **(context or {})}
+              "path": request.url.path, "service_banner": service_banner(request), **(context or {})}
     return request.app.state.templates.TemplateResponse(request, name, values, status_code=status)
+
+
+def service_health(request: Request) -> service.Health | None:
+    """The last check of the broker and the workers by this server (none without a task queue)."""
+    watch = getattr(request.app.state, "watch", None)
+    return watch.health if watch is not None else None
+
+
+def service_banner(request: Request) -> str:
+    """The line a logged-in user sees on every page while processing is degraded (read, never checked here)."""
+    return service.banner(service_health(request)) if request.state.user is not None else ""
 
 
 def get_db(request: Request) -> Iterator[MeetingView]:

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse
 from voicebot import formats
 from voicebot.errors import UserError
 from voicebot.web import views
-from voicebot.web.deps import get_db, page
+from voicebot.web.deps import get_db, page, service_health
 from voicebot.web.guard import safe_next
 
 router = APIRouter(include_in_schema=False)
@@ -83,7 +83,7 @@ def logout(request: Request) -> Any:
 
 @router.get("/")
 def dashboard(request: Request, db=Depends(get_db)) -> Any:
-    return page(request, "dashboard.html", views.dashboard(db))
+    return page(request, "dashboard.html", views.dashboard(db, checked=service_health(request)))
 
 
 @router.get("/meetings")

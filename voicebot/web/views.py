@@ -81,10 +81,12 @@ def weekly_activity(meetings: list[dict[str, Any]], now: datetime, weeks: int = 
     return rows
 
 
-def dashboard(db, now: datetime | None = None) -> dict[str, Any]:
+def dashboard(db, now: datetime | None = None, *, checked=None) -> dict[str, Any]:
     """What ``voicebot status`` shows (voicebot.health.status: counts, unfinished jobs, incidents,
     recordings in progress, disk), plus activity per week, failed messages and recent meetings;
-    for a member, about their meetings only (no incidents, messages or disk)."""
+    for a member, about their meetings only (no incidents, messages or disk). For an admin of a team
+    server, ``checked`` (voicebot.service.Health, the web server's last check): the workers, the queue and
+    the service's incidents."""
     from voicebot import health
 
     now = now or datetime.now().astimezone()
@@ -105,8 +107,22 @@ def dashboard(db, now: datetime | None = None) -> dict[str, Any]:
         "jobs": jobs,
         "failed_messages": failed,
         "incidents": status["incidents"],
+        "service": service_view(db, checked, status["unfinished"]) if db.viewer.admin else None,
         "recent": [meeting_card(m) for m in db.list_meetings(limit=RECENT_MEETINGS)],
     }
+
+
+def service_view(db, checked, unfinished: dict[str, dict]) -> dict[str, Any] | None:
+    """The admin's view of the processing service: workers, queue depth, the oldest meeting waiting,
+    and the service's incidents (open and closed); None without a task queue."""
+    if checked is None and not db.settings.queue.broker_url.strip():
+        return None
+    oldest = next(iter(unfinished.items()), None)
+    return {"checked": checked is not None, "reachable": checked.reachable if checked else None,
+            "waiting": checked.waiting if checked else None,
+            "workers": checked.workers if checked else {},
+            "oldest": {"meeting_id": oldest[0], "since": oldest[1].get("updated_at")} if oldest else None,
+            "incidents": db.service_incidents(INCIDENTS_SHOWN)}
 
 
 # --- meetings ------------------------------------------------------------------------------

@@ -1,0 +1,222 @@
+"""Service continuity's quick checks (voicebot.service): the service incidents in the archive (one open per
+kind, on SQLite and PostgreSQL), one alert when an incident opens and one when it closes (mail through the
+outbox to a Maildir, a webhook POST to a local HTTP server), the workers' silence, the banner every logged-in
+page shows and the admin's view of the service. Real parts: a real archive, a real HTTP server, the real
+application in-process; the broker's answers are given. The slow test stops and starts a real redis-server
+under a real `voicebot serve`, with a real SMTP server on localhost."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from email import message_from_bytes
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from voicebot import service
+from voicebot.archive import open_archive
+
+DOWN = {"broker": "redis://127.0.0.1:9/0", "reachable": False, "waiting": None, "workers": {}}
+
+
+def up(waiting: int = 0, **workers: list) -> dict:
+    return {"broker": "redis://127.0.0.1:9/0", "reachable": True, "waiting": waiting, "workers": workers}
+
+
+class Hook:
+    """A tiny local HTTP server recording the bodies POSTed to it (the admins' webhook)."""
+
+    def __init__(self) -> None:
+        self.bodies: list = []
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 -- http.server's name
+                hook.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/alerts"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def hook():
+    server = Hook()
+    yield server
+    server.close()
+
+
+def test_one_open_service_incident_per_kind(archive_settings):
+    with open_archive(archive_settings) as db:
+        first = db.open_service_incident("broker", "the broker is unreachable")
+        assert first is not None
+        assert db.open_service_incident("broker", "the broker is unreachable") is None  # another process
+        assert db.open_service_incident("workers", "no worker answered") is not None
+        db.add_incident("m1", "transcribe", "boom")  # meeting incidents are not limited
+        db.add_incident("m1", "transcribe", "boom")
+        assert {r["kind"] for r in db.service_incidents(open_only=True)} == {"broker", "workers"}
+        closed = db.close_service_incident("broker")
+        assert closed["id"] == first and closed["resolved_at"]
+        assert db.close_service_incident("broker") is None
+        again = db.open_service_incident("broker", "the broker is unreachable")
+        assert again not in (None, first)
+        assert len(db.service_incidents()) == 3 and len(db.incidents()) == 5
+
+
+def admin_mail(settings) -> list:
+    folder = settings.maildir / "new"
+    return [message_from_bytes(p.read_bytes()) for p in sorted(folder.iterdir())] if folder.is_dir() else []
+
+
+def test_broker_down_alerts_once_then_once_when_back(home, hook):
+    from voicebot.config import load_settings
+
+    settings = load_settings({"VOICEBOT_HOME": str(home), "VOICEBOT_MAIL_ADMIN": "ops@example.org",
+                              "VOICEBOT_QUEUE_BROKER_URL": DOWN["broker"], "VOICEBOT_QUEUE_ALERT_WEBHOOK": hook.url})
+    answers = [DOWN, DOWN, DOWN, up(), up()]
+    watch = service.Watch(settings, snapshot=lambda: answers.pop(0))
+    health = watch.check()
+    assert set(health.open) == {"broker"} and not health.reachable
+    assert "Processing is delayed: 0 meetings waiting, the broker redis://127.0.0.1:9/0 is unreachable since" \
+           in service.banner(health)
+    watch.check()
+    service.Watch(settings, snapshot=lambda: answers.pop(0)).check()  # a second web server checks too
+    mails = admin_mail(settings)
+    assert len(mails) == 1 and "processing is delayed" in mails[0]["Subject"] and mails[0]["To"] == "ops@example.org"
+    assert len(hook.bodies) == 1 and "unreachable" in hook.bodies[0]["text"]
+    health = watch.check()
+    assert health.open == {} and service.banner(health) == ""
+    watch.check()
+    mails = admin_mail(settings)
+    assert len(mails) == 2 and any("processing is back" in m["Subject"] for m in mails)
+    assert len(hook.bodies) == 2 and hook.bodies[1]["text"].startswith("Over: ")
+    with open_archive(settings) as db:
+        (row,) = db.service_incidents()
+        assert row["kind"] == "broker" and row["resolved_at"]
+
+
+def test_workers_silent_while_jobs_wait(home):
+    from voicebot.config import load_settings
+
+    settings = load_settings({"VOICEBOT_HOME": str(home), "VOICEBOT_QUEUE_WORKER_SILENCE_SECONDS": "60",
+                              "VOICEBOT_QUEUE_BROKER_URL": DOWN["broker"]})
+    now = [1000.0]
+    answer = [up(2, **{"w1@host": ["m1"]})]
+    watch = service.Watch(settings, snapshot=lambda: answer[0], clock=lambda: now[0])
+    assert watch.check().open == {}
+    answer[0] = up(2)  # the worker is gone, two jobs wait
+    now[0] += 59
+    assert watch.check().open == {}
+    now[0] += 2
+    health = watch.check()
+    assert set(health.open) == {"workers"} and "no worker answered since" in service.banner(health)
+    assert health.workers["w1@host"]["alive"] is False
+    answer[0] = DOWN  # the broker away: the workers' incident stays open, the broker's opens
+    assert set(watch.check().open) == {"broker", "workers"}
+    answer[0] = up(0)  # nothing waits any more
+    assert watch.check().open == {}
+    assert service.problems(up(0), silent_for=1e9, silence_limit=60) == ({}, {"broker", "workers"})
+
+
+def test_banner_for_every_logged_in_user_and_the_admins_view(home):
+    from fastapi.testclient import TestClient
+    from web_helpers import login
+
+    from voicebot.config import load_settings
+    from voicebot.web.app import create_app
+    from voicebot.web.auth import hash_password
+
+    settings = load_settings({"VOICEBOT_HOME": str(home), "VOICEBOT_QUEUE_BROKER_URL": DOWN["broker"]})
+    with open_archive(settings) as db:
+        db.add_user("ann", hash_password("correct horse battery"), email="ann@example.org", role="admin")
+        db.add_user("bob", hash_password("correct horse battery"), email="bob@example.org", role="member")
+    app = create_app(settings)
+    http = TestClient(app, base_url="http://127.0.0.1:8000")  # not started: no check thread, the health is given
+    assert "Processing is delayed" not in http.get("/login").text
+    app.state.watch.snapshot = lambda: DOWN
+    app.state.watch.check()
+    for name in ("bob", "ann"):
+        http.cookies.clear()
+        assert "Processing is delayed" not in http.get("/login").text  # not logged in: nothing about the server
+        login(http, name, "correct horse battery")
+        for path in ("/", "/meetings", "/search"):
+            text = http.get(path, headers={"Accept": "text/html"}).text
+            assert "Processing is delayed: 0 meetings waiting, the broker" in text, (name, path)
+        dashboard = http.get("/", headers={"Accept": "text/html"}).text
+        assert ("Processing service" in dashboard) == (name == "ann")
+        if name == "ann":
+            assert "unreachable" in dashboard and "<strong>open</strong>" in dashboard
+
+
+@pytest.mark.slow
+def test_redis_stopped_then_started_on_a_real_server(tmp_path, hook):
+    """A real redis-server, `voicebot serve` (its check every second), a real SMTP server on localhost and the
+    webhook: Redis stopped -> one incident, one mail, one POST, the banner for a plain user; Redis started
+    again -> the incident closed, one more mail and POST, no banner."""
+    import httpx
+    from test_team_server import redis_and_smtp
+    from web_helpers import login
+
+    from bench.teamserver import TeamServer, add_uploader, wait_for
+    from voicebot.config import load_settings
+    from voicebot.web.auth import hash_password
+
+    home = tmp_path / "server"
+    home.mkdir(mode=0o700)
+    redis, smtp = redis_and_smtp(tmp_path)
+    env = {"VOICEBOT_HOME": str(home), "VOICEBOT_QUEUE_BROKER_URL": redis.url, "VOICEBOT_SMTP_URL": smtp.url,
+           "VOICEBOT_MAIL_ADMIN": "ops@example.org", "VOICEBOT_QUEUE_CHECK_SECONDS": "1",
+           "VOICEBOT_QUEUE_ALERT_WEBHOOK": hook.url}
+    settings = load_settings(env)
+    token = add_uploader(settings)
+    with open_archive(settings) as db:
+        db.add_user("bob", hash_password("correct horse battery"), email="bob@example.org", role="member")
+    team = None
+    try:
+        team = TeamServer(env, token, workers=0)
+        http = httpx.Client(base_url=team.url, timeout=30)
+        assert login(http, "bob", "correct horse battery").status_code == 303
+
+        def page() -> str:
+            return http.get("/meetings", headers={"Accept": "text/html"}).text
+
+        def incidents() -> list:
+            with open_archive(settings) as db:
+                return db.service_incidents()
+
+        time.sleep(2)  # a few checks with Redis up: nothing to tell
+        assert incidents() == [] and "Processing is delayed" not in page()
+        redis.stop()
+        wait_for(lambda: len(incidents()) == 1 and len(hook.bodies) == 1 and len(smtp.handler.received) == 1,
+                 30, lambda: f"no alert: {incidents()} {hook.bodies} {team.read('serve.log')}")
+        wait_for(lambda: "Processing is delayed" in page(), 10, "no banner")
+        assert "the broker redis://127.0.0.1:" in page() and "is unreachable since" in page()
+        time.sleep(4)  # more checks while Redis is away: no second incident or alert
+        (opened,) = incidents()
+        assert opened["kind"] == "broker" and opened["resolved_at"] is None
+        assert len(hook.bodies) == 1 and len(smtp.handler.received) == 1
+        assert smtp.handler.received[0].rcpt_tos == ["ops@example.org"]
+        redis.start()
+        wait_for(lambda: incidents()[0]["resolved_at"] and len(hook.bodies) == 2
+                 and len(smtp.handler.received) == 2, 30,
+                 lambda: f"not closed: {incidents()} {hook.bodies} {team.read('serve.log')}")
+        time.sleep(3)
+        assert len(incidents()) == 1 and len(hook.bodies) == 2 and len(smtp.handler.received) == 2
+        assert hook.bodies[1]["text"].startswith("Over: ") and "Processing is delayed" not in page()
+    finally:
+        if team is not None:
+            team.stop()
+        redis.stop()
+        smtp.stop()

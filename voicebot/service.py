@@ -1,0 +1,186 @@
+"""Service continuity for a team server (issue 20): incidents of the service, not of a meeting.
+
+Two things stop every meeting at once: the broker (Redis) cannot be reached, or jobs wait and no worker
+has answered for ``queue.worker_silence_seconds``. Each is an incident of its kind (``broker``,
+``workers``) in the archive's incidents table, open from when it was seen until it is over. The admins
+hear of it once when it opens and once when it closes: a message to ``mail.admin`` through the outbox,
+and a POST of ``{"text": ...}`` to ``queue.alert_webhook`` when one is set (Slack and ntfy take it).
+
+Who checks: ``voicebot serve``, in a thread, every ``queue.check_seconds`` (``Watch``). The web server is
+the one process of a team server that runs whatever else is down (the workers may all be gone, and they
+wait on the broker), and it is the one that shows the result: every logged-in page's banner and the admin
+dashboard read the last check, so a page never waits for the broker. Several web servers checking at
+once alert once: the archive holds at most one open incident per kind (a unique index), and only the
+process whose insert opened it, or whose update closed it, sends the news.
+
+What is checked comes from ``queue.snapshot`` (broker reachable, jobs waiting, workers answering and
+their meetings), the figures ``voicebot status`` shows.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from voicebot.config import Settings
+from voicebot.errors import UserError
+
+BROKER, WORKERS = "broker", "workers"
+SNAPSHOT_TIMEOUT = 1.0  # seconds the broker and the workers have to answer a check
+WEBHOOK_TIMEOUT = 5.0
+
+log = logging.getLogger("voicebot.service")
+
+
+@dataclass
+class Health:
+    """The result of one check, as the pages show it."""
+
+    checked_at: float
+    reachable: bool
+    waiting: int | None  # jobs in the broker's queue (None: the broker is away)
+    unfinished: int  # meetings not processed yet (the archive)
+    workers: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {busy: [ids], last_seen, alive}
+    open: dict[str, dict[str, Any]] = field(default_factory=dict)  # kind -> the open incident
+
+
+def problems(snapshot: dict, *, silent_for: float, silence_limit: float) -> tuple[dict[str, str], set[str]]:
+    """The service's problems in a ``queue.snapshot`` ({kind: what is wrong}), and the kinds the snapshot
+    tells about (the workers are unknown while the broker is away: their incident stays as it is)."""
+    if not snapshot.get("reachable"):
+        return {BROKER: f"the broker {snapshot.get('broker', '')} is unreachable"}, {BROKER}
+    found = {}
+    if (snapshot.get("waiting") or 0) > 0 and not snapshot.get("workers") and silent_for >= silence_limit:
+        found[WORKERS] = "no worker answered"
+    return found, {BROKER, WORKERS}
+
+
+def since(row: dict[str, Any]) -> str:
+    """An incident's start, HH:MM UTC."""
+    return datetime.fromisoformat(row["created_at"]).astimezone(timezone.utc).strftime("%H:%M UTC")
+
+
+def banner(health: Health | None) -> str:
+    """The one line every logged-in page shows while processing is degraded; empty when all is well."""
+    if health is None or not health.open:
+        return ""
+    waiting = health.waiting if health.waiting is not None else health.unfinished
+    causes = "; ".join(f"{row['error']} since {since(row)}" for _, row in sorted(health.open.items()))
+    return f"Processing is delayed: {waiting} meeting{'s' if waiting != 1 else ''} waiting, {causes}."
+
+
+class Watch:
+    """One process's checks of the service, and the last result (``health``)."""
+
+    def __init__(self, settings: Settings, *, snapshot: Callable[[], dict] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        from voicebot import queue
+
+        self.settings, self.clock = settings, clock
+        self.snapshot = snapshot or (lambda: queue.snapshot(settings, timeout=SNAPSHOT_TIMEOUT))
+        self.last_answer = clock()  # the silence of the workers counts from when this process started
+        self.seen: dict[str, float] = {}  # worker name -> when it last answered
+        self.health: Health | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def check(self) -> Health:
+        """Look at the broker and the workers, open or close the service's incidents, tell the admins."""
+        from voicebot.archive import open_archive
+
+        snap = self.snapshot()
+        now = self.clock()
+        busy = snap.get("workers") or {}
+        if busy:
+            self.last_answer = now
+        for name in busy:
+            self.seen[name] = now
+        found, known = problems(snap, silent_for=now - self.last_answer,
+                                silence_limit=self.settings.queue.worker_silence_seconds)
+        with open_archive(self.settings) as db:
+            unfinished = len(db.unfinished_jobs())
+            waiting = snap.get("waiting")
+            for kind in sorted(known):
+                if kind in found:
+                    detail = f"{waiting} job(s) in the queue" if waiting is not None else f"{unfinished} unfinished"
+                    opened = db.open_service_incident(kind, found[kind], detail)
+                    if opened is not None:
+                        row = next(r for r in db.service_incidents(open_only=True) if r["id"] == opened)
+                        tell(self.settings, db, row, opened=True, waiting=waiting if waiting is not None
+                             else unfinished)
+                else:
+                    closed = db.close_service_incident(kind)
+                    if closed is not None:
+                        tell(self.settings, db, closed, opened=False, waiting=unfinished)
+            still = {row["kind"]: row for row in db.service_incidents(open_only=True)}
+        workers = {name: {"busy": busy.get(name, []), "alive": name in busy,
+                          "last_seen": datetime.fromtimestamp(seen, timezone.utc).isoformat()}
+                   for name, seen in sorted(self.seen.items())}
+        self.health = Health(checked_at=now, reachable=bool(snap.get("reachable")), waiting=waiting,
+                             unfinished=unfinished, workers=workers, open=still)
+        return self.health
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.check()
+            except Exception as exc:  # noqa: BLE001 -- the archive away, a bug: the next check tries again
+                log.warning("service check: %s", " ".join(str(exc).split())[:300])
+            self._stop.wait(self.settings.queue.check_seconds)
+
+    def start(self) -> Watch:
+        """Check every ``queue.check_seconds`` in a thread of this process, until ``stop()``."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="voicebot-service-watch", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+
+def tell(settings: Settings, db, row: dict[str, Any], *, opened: bool, waiting: int) -> None:
+    """Tell the admins that a service incident opened or closed: by mail through the outbox (sent at once
+    if possible) and by the webhook, once each."""
+    from voicebot import mail
+
+    if opened:
+        subject = f"voicebot: processing is delayed, {row['error']}"
+        text = (f"Since {since(row)}, {row['error']}: meetings are not processed ({waiting} waiting). "
+                f"They will be once it is fixed. (service incident #{row['id']}; one more message when it is over)")
+    else:
+        subject = f"voicebot: processing is back ({row['kind']})"
+        text = (f"Over: {row['error']} since {since(row)} (service incident #{row['id']}). "
+                f"Processing goes on; {waiting} meeting(s) not processed yet.")
+    try:
+        db.enqueue(mail.compose_service_alert(settings, key=f"{row['id']}:{'open' if opened else 'closed'}",
+                                              subject=subject, body=text))
+        mail.deliver(db, settings)
+    except UserError as exc:  # a bad mail.admin or sender: `voicebot doctor` says why; the webhook still goes
+        log.warning("service alert not mailed: %s", exc)
+    log.warning("%s", text)
+    post_webhook(settings.queue.alert_webhook, text)
+
+
+def post_webhook(url: str, text: str) -> bool:
+    """POST ``{"text": text}`` to the webhook (Slack's incoming webhooks, ntfy...); whether it was taken."""
+    if not url.strip():
+        return False
+    import httpx
+
+    try:
+        reply = httpx.post(url.strip(), json={"text": text}, timeout=WEBHOOK_TIMEOUT)
+    except httpx.HTTPError as exc:
+        log.warning("alert webhook: %s", exc)
+        return False
+    if reply.status_code >= 400:
+        log.warning("alert webhook answered HTTP %s", reply.status_code)
+        return False
+    return True
