@@ -11,7 +11,10 @@ alone (what the human summary is, and what a plain map-reduce summary prompt wri
 ``summary + key points``, everything the minutes show on top (the extractive engine writes no
 paragraph, only a one-line header: its key points are its summary). ROUGE-1/2/L F1 (the
 ``rouge-score`` package, Porter stemming) against ``general_query_list[0].answer``. The
-baseline ``lead150`` is the first 150 words of the transcript, for both texts.
+baseline ``lead150`` is the first 150 words of the transcript, for both texts. The peer
+``mapreduce`` (``--engines llama,mapreduce``) is a plain map-reduce summary prompt on the same
+model through the same runtime: the whole transcript in windows that fill the context, "summarize
+this part", then "summarize the meeting from these parts"; no selection, no grounding, no deadline.
 
 Each engine (and the baseline) runs its whole loop in a child process of its own, so the
 peak RSS reported is that engine's alone: the child's VmHWM (not ``ru_maxrss``, which on
@@ -43,6 +46,13 @@ from bench.minutes import engines_from, parse_engines
 from bench.scoring import ROOT, corpus_dir
 
 LEAD = "lead150"
+MAPREDUCE = "mapreduce"
+MR_WINDOW_TOKENS = 2800  # transcript tokens per map call: with the prompt and the answer, inside a 4k context
+MR_MAP_TOKENS = 200
+MR_REDUCE_TOKENS = 300
+MR_MAP = "Summarize this part of a meeting transcript in a few sentences: what was discussed and what was decided."
+MR_REDUCE = ("Below are summaries of the consecutive parts of one meeting. Write one paragraph that summarizes "
+             "the whole meeting: what it was about, what was discussed and what was decided.")
 LEAD_WORDS = 150
 WORDS_PER_SECOND = 2.5
 DEFAULT_MEETINGS = 20
@@ -130,6 +140,33 @@ def scored_texts(minutes) -> dict[str, str]:
             "top": " ".join([minutes.summary] + [k.text for k in minutes.key_points]).strip()}
 
 
+def _batches(texts: list[str], count, size: int) -> list[list[str]]:
+    """Consecutive groups of ``texts`` of at most ``size`` tokens each (``count`` tokenizes)."""
+    out: list[list[str]] = [[]]
+    spent = 0
+    for text in texts:
+        cost = count(text) + 1
+        if out[-1] and spent + cost > size:
+            out.append([])
+            spent = 0
+        out[-1].append(text)
+        spent += cost
+    return out
+
+
+def mapreduce(transcript, model) -> str:
+    """The peer: a plain map-reduce summary of the whole transcript by ``model`` (a runtime.LocalModel)."""
+    def ask(instruction: str, text: str, tokens: int) -> str:
+        return model.chat([{"role": "user", "content": f"{instruction}\n\n{text}"}], max_tokens=tokens).strip()
+
+    lines = [f"{s.speaker}: {s.text}" for s in transcript.segments]
+    parts = [ask(MR_MAP, "\n".join(b), MR_MAP_TOKENS) for b in _batches(lines, model.count_tokens, MR_WINDOW_TOKENS)]
+    while len(parts) > 1 and sum(model.count_tokens(p) for p in parts) > MR_WINDOW_TOKENS:
+        parts = [ask(MR_REDUCE, "\n\n".join(b), MR_MAP_TOKENS)
+                 for b in _batches(parts, model.count_tokens, MR_WINDOW_TOKENS)]
+    return ask(MR_REDUCE, "\n\n".join(parts), MR_REDUCE_TOKENS)
+
+
 def rouge(reference: str, candidate: str) -> dict[str, float]:
     from rouge_score import rouge_scorer
 
@@ -159,12 +196,19 @@ def worker(engine: str, paths: list[Path], result: Path) -> None:
     settings = load_settings()
     rss_start = peak_rss_mb()
     warmup = None
+    model = None
     if engine != LEAD and paths:  # imports and model loading, once, apart from the per-meeting times
         first, _ = load(paths[0])
         first.segments = first.segments[:WARMUP_SEGMENTS]
         started = time.perf_counter()
         try:
-            draft(first, settings, engine=engine)
+            if engine == MAPREDUCE:
+                from voicebot.llm import runtime
+
+                model = runtime.open_model(settings)
+                mapreduce(first, model)
+            else:
+                draft(first, settings, engine=engine)
         except Exception:  # noqa: BLE001 (reported per meeting below)
             pass
         warmup = round(time.perf_counter() - started, 3)
@@ -176,6 +220,10 @@ def worker(engine: str, paths: list[Path], result: Path) -> None:
         try:
             if engine == LEAD:
                 row["texts"], row["engine_used"] = dict.fromkeys(TEXTS, lead(transcript)), LEAD
+            elif engine == MAPREDUCE:
+                if model is None:
+                    raise RuntimeError("the local model did not load (voicebot models install minutes)")
+                row["texts"], row["engine_used"] = dict.fromkeys(TEXTS, mapreduce(transcript, model)), MAPREDUCE
             else:
                 minutes = draft(transcript, settings, engine=engine)
                 row["texts"], row["engine_used"] = scored_texts(minutes), minutes.engine
@@ -303,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help=f"the {QUICK_MEETINGS} shortest AMI meetings")
     parser.add_argument("--meetings", type=int, default=DEFAULT_MEETINGS, help="how many meetings (default 20)")
     parser.add_argument("--engines", type=parse_engines, help="comma-separated minutes engines "
-                        "(default: $BENCH_MINUTES_ENGINES or extractive); lead150 is always added")
+                        "(default: $BENCH_MINUTES_ENGINES or extractive), and the peer mapreduce; lead150 is always added")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--files", help=argparse.SUPPRESS)
