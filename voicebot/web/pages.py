@@ -95,7 +95,8 @@ def meetings(request: Request, since: str = Query("", max_length=64), until: str
     except UserError as exc:
         rows, error = [], str(exc)
     return page(request, "meetings.html", {"meetings": [views.meeting_card(r) for r in rows], "since": since,
-                                           "until": until, "error": error, "limit": MEETINGS_LIMIT})
+                                           "until": until, "error": error, "limit": MEETINGS_LIMIT},
+                status=400 if error else 200)
 
 
 @router.get("/meetings/{meeting_id}")
@@ -150,7 +151,8 @@ def search(request: Request, q: str = Query("", max_length=1000), speaker: str =
     return page(request, "search.html", {"form": form, "results": results, "error": error, "searched": bool(q.strip()),
                                          "speakers": db.speakers(), "choices": choices,
                                          "limit": max(1, min(limit, views.SEARCH_MAX)),
-                                         "more": len(results) >= limit and limit < views.SEARCH_MAX})
+                                         "more": len(results) >= limit and limit < views.SEARCH_MAX},
+                status=400 if error else 200)
 
 
 @router.get("/ask")
@@ -166,4 +168,4 @@ def ask(request: Request, q: str = Query("", max_length=1000), speaker: str = Qu
     form = {"q": q, "speaker": speaker, "meeting": meeting, "since": since, "until": until}
     choices = [views.meeting_card(r) for r in db.list_meetings(limit=MEETING_CHOICES)]
     return page(request, "ask.html", {"form": form, "answer": answer, "error": error, "choices": choices,
-                                      "speakers": db.speakers()})
+                                      "speakers": db.speakers()}, status=400 if error else 200)
