@@ -51,10 +51,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from voicebot import recordings, schema
+from voicebot import asr, mail, record, recordings, schema
+from voicebot import diarize as diarization
+from voicebot import minutes as drafting
+from voicebot.archive import open_archive
+from voicebot.asr import Resume
+from voicebot.asr.chunking import ScoreStore
+from voicebot.audio import duration_of, load_audio, write_flac
 from voicebot.config import Settings
 from voicebot.errors import ModelError, UserError
 from voicebot.fsutil import append_jsonl, atomic_write, exclusive_lock, fsync_dir, read_jsonl
+from voicebot.invites import find_person, merge_people
+from voicebot.minutes.render import lang
+from voicebot.naming import identify
 
 PROCESSABLE = ("recorded", "recovered", "imported")  # meeting.json statuses with complete audio
 IMPORT_LOCK = ".import.lock"  # in the home folder: imports wait for each other (the same file twice is one meeting)
@@ -124,10 +133,6 @@ class Job:
 
 def transcribe(job: Job) -> str:
     """Speech to text with Whisper -> transcript.json (no speakers yet); checkpointed every chunk."""
-    from voicebot import asr
-    from voicebot.asr.chunking import ScoreStore
-    from voicebot.audio import load_audio
-
     samples = load_audio(job.audio)
     engine = asr.load_engine(job.settings)
     checkpoint = transcript_checkpoint(job.settings, job.meeting, engine, job.directory)
@@ -146,9 +151,6 @@ def transcribe(job: Job) -> str:
 
 def diarize(job: Job) -> str:
     """Who spoke when -> diarization.rttm. Without the engine's weights: no speakers, and the minutes say why."""
-    from voicebot import diarize as diarization
-    from voicebot.audio import duration_of
-
     total = duration_of(job.audio)
     report = job.progress("diarize")
     passes = {"vad": 0, "embeddings": 1}  # the builtin engine reads the audio twice
@@ -176,10 +178,6 @@ def speakers(job: Job) -> str:
 
     Assigning words is idempotent: if the process dies after transcript.json is rewritten but before the
     stage is recorded done, the rerun labels it again and gets the same result."""
-    from voicebot import diarize as diarization
-    from voicebot.archive import open_archive
-    from voicebot.naming import identify
-
     transcript = schema.Transcript.from_dict(schema.read_json(job.path(recordings.TRANSCRIPT)))
     turns = schema.turns_from_rttm(job.path(recordings.DIARIZATION).read_text(encoding="utf-8"))
     voices = None
@@ -203,8 +201,6 @@ def speakers(job: Job) -> str:
 def voice_candidates(people: list[dict], invitees: list[schema.Person]) -> list[dict]:
     """Whom a voice may be: every enrolled person, or, when the meeting has an invite list, the enrolled
     invitees only (same email, same name, or a short and a long form of it: "Bob" / "Bob Martin")."""
-    from voicebot.invites import find_person
-
     if not invitees:
         return people
     return [person for person in people if find_person(person.get("name"), person.get("email"), invitees)]
@@ -212,9 +208,6 @@ def voice_candidates(people: list[dict], invitees: list[schema.Person]) -> list[
 
 def minutes(job: Job) -> str:
     """Summary, decisions, action items -> minutes.json and minutes.md; their notes say which mode made them."""
-    from voicebot import minutes as drafting
-    from voicebot.minutes.render import lang
-
     transcript, meeting, naming = drafting.load_inputs(job.directory)
     drafted = drafting.draft(transcript, job.settings, meeting=meeting, speakers=naming)
     if "diarize" in job.degraded:
@@ -232,10 +225,6 @@ DIARIZATION_NOTE = {
 
 def archive(job: Job) -> str:
     """Meeting, transcript and minutes into the archive, and their emails into the outbox, in one transaction."""
-    from voicebot import mail
-    from voicebot import minutes as drafting
-    from voicebot.archive import open_archive
-
     transcript, meeting, naming = drafting.load_inputs(job.directory)
     drafted = schema.Minutes.from_dict(schema.read_json(job.path(recordings.MINUTES_JSON)))
     markdown = job.path(recordings.MINUTES_MD).read_text(encoding="utf-8")
@@ -278,9 +267,6 @@ NO_EMAIL = "email off: no message queued"
 
 def send(job: Job) -> str:
     """Deliver what is due in the outbox (SMTP, or the Maildir without a server); what cannot go now waits there."""
-    from voicebot import mail
-    from voicebot.archive import open_archive
-
     if not job.email:
         return "email off"
     with open_archive(job.settings) as db:
@@ -400,9 +386,6 @@ def run_stage(job: Job, stage: Stage, row: dict, *, force: bool) -> None:
 
 def give_up(job: Job, stage: Stage, error: str) -> None:
     """No more automatic attempts: an incident, and the admin alerted through the outbox (sent at once if possible)."""
-    from voicebot import mail
-    from voicebot.archive import open_archive
-
     detail = f"gave up after {job.settings.pipeline.max_attempts} attempts"
     try:
         alert = mail.compose_alert(job.settings, meeting_id=job.meeting.id, stage=stage.name, error=error)
@@ -425,9 +408,6 @@ def resume(settings: Settings, *, hook: Hook | None = None,
     stop the others. Returns {"recovered": [ids], "done": [ids], "busy": [ids], "failed": {id: error},
     "delivery": report}; ``on_meeting`` hears of each meeting as it ends (its Job, or the error). A meeting
     another process is working on is left to it."""
-    from voicebot import mail, record
-    from voicebot.archive import open_archive
-
     recovered = [m.id for m in record.recover(settings)]
     with open_archive(settings) as db:
         waiting = db.unfinished_jobs()
@@ -478,9 +458,6 @@ def import_or_reuse(settings: Settings, source: Path, *, title: str = "", invita
     """``import_audio``, and whether the meeting was there already (the same recording, recognised by the
     hash of its audio). Imports wait for each other, so the same file imported twice at once is one meeting.
     ``viewer`` (a web user uploading it): only a meeting they may see is reused, and a new one is theirs."""
-    from voicebot.archive import open_archive
-    from voicebot.audio import load_audio
-
     source = Path(source).expanduser().resolve()
     samples = load_audio(source)  # bad audio stops here, before anything is written
     digest = audio_digest(samples)
@@ -504,8 +481,6 @@ def import_or_reuse(settings: Settings, source: Path, *, title: str = "", invita
 
 def _import(settings: Settings, source: Path, samples, *, title: str, invitation, language: str | None
             ) -> schema.Meeting:
-    from voicebot.audio import write_flac
-
     started = _start_of(invitation, source)
     title = (title or (invitation.title if invitation else None) or source.stem).strip()
     meeting = schema.Meeting(id=recordings.new_meeting_id(title, started), title=title,
@@ -532,8 +507,6 @@ def _import(settings: Settings, source: Path, samples, *, title: str, invitation
 def amend(settings: Settings, meeting_id: str, *, title: str = "", invitation=None,
           language: str | None = None) -> str | None:
     """Apply a new title, invite list or language to an existing meeting; the first stage it makes stale."""
-    from voicebot.invites import merge_people
-
     directory = recordings.meeting_dir(settings.recordings_dir, meeting_id)
     meeting = recordings.load_meeting(directory)
     before = meeting.to_dict()
@@ -556,8 +529,6 @@ def amend(settings: Settings, meeting_id: str, *, title: str = "", invitation=No
 
 def register(job: Job) -> dict[str, dict]:
     """The meeting in the archive and a job row for each stage it has not started; the stages' rows."""
-    from voicebot.archive import open_archive
-
     with open_archive(job.settings) as db, db.transaction():
         db.save_meeting(job.meeting, directory=job.directory)
         states = db.job_stages(job.meeting.id)
@@ -573,8 +544,6 @@ def is_done(job: Job, stage: Stage, states: dict[str, dict]) -> bool:
 
 
 def set_state(job: Job, stage: str, state: str, *, error: str | None = None) -> None:
-    from voicebot.archive import open_archive
-
     with open_archive(job.settings) as db:
         db.set_stage(job.meeting.id, stage, state, error=error)
 
@@ -607,8 +576,6 @@ class Checkpoint:
         self.path, self.key, self.saved = path, key, 0
 
     def load(self):
-        from voicebot.asr import Resume
-
         try:
             data = schema.read_json(self.path)
         except (OSError, ValueError):
