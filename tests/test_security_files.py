@@ -23,14 +23,18 @@ def _privacy(env) -> dict:
 
 def test_everything_voicebot_writes_is_private_and_doctor_checks_it(tmp_path):
     home = tmp_path / "new-home"  # voicebot makes it
-    env = {"VOICEBOT_HOME": str(home), "VOICEBOT_ASR_MODEL": "/no/model/here"}
+    env = {"VOICEBOT_HOME": str(home), "VOICEBOT_ASR_MODEL": "/no/model/here",
+           "VOICEBOT_PIPELINE_MAX_ATTEMPTS": "1", "VOICEBOT_MAIL_ADMIN": "admin@example.org"}
     added = run_cli("users", "add", "claire", "--password-stdin", input="a long password\n", env=env)
     assert added.returncode == 0, added.stderr
     token = run_cli("users", "token", "claire", env=env)  # makes the web secret
     assert token.returncode == 0, token.stderr
-    # an import writes the meeting's folder, audio and card (transcription then fails: no model)
-    run_cli("process", str(SAMPLES / "meeting-en.flac"), "--no-email", env=env)
+    # an import writes the meeting's folder, audio and card; transcription then fails (no model), and the
+    # admin's alert is an email written into the Maildir outbox
+    run_cli("process", str(SAMPLES / "meeting-en.flac"), env=env)
     meeting = next(d for d in (home / "recordings").iterdir() if not d.name.startswith("."))
+    emails = list((home / "outbox").rglob("*.eml"))
+    assert emails and all(_mode(path) == 0o600 for path in emails), emails
     assert _mode(home) == 0o700 and _mode(home / "recordings") == 0o700 and _mode(meeting) == 0o700
     for path in (home / "voicebot.db", home / "web-secret", meeting / "audio.flac", meeting / "meeting.json"):
         assert _mode(path) == 0o600, (path, oct(_mode(path)))

@@ -42,6 +42,13 @@ def test_users_add_list_remove(home):
     assert missing.returncode == 2 and "no user 'claire'" in missing.stderr
     empty = run_cli("users", "list")
     assert empty.returncode == 0 and "No web user yet" in empty.stderr
+    for args, role in ((["dana", "--email", "dana@example.org", "--admin"], "admin"),
+                       (["eric", "--email", "eric@example.org"], "member")):
+        done = run_cli("users", "add", *args, "--password-stdin", input="long enough password\n")
+        assert done.returncode == 0, done.stderr
+        with open_archive(settings()) as db:
+            user = db.get_user(args[0])
+        assert (user["email"], user["role"]) == (args[2], role), user
 
 
 def test_users_token(web_home):
