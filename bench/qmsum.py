@@ -24,9 +24,10 @@ start of the first meeting: imports, model loading; its time is reported apart).
 reported as failed, not scored; the engine's label counts the meetings where a model engine fell
 back to the extractive one, and those where the rules completed its decisions and tasks. Meetings (deterministic): ``--meetings N`` (default 20) spread evenly over
 the AMI meetings sorted by name (three quarters) and the ICSI ones (the rest), the
-selection sorted by name; ``--quick``: the 3 shortest AMI meetings.
+selection sorted by name; ``--quick``: the 3 shortest AMI meetings; ``--held-out``: spread the same way
+over the meetings in none of the selections of 20 and 10 (those the engines were developed on).
 
-    python -m bench.qmsum [--quick] [--meetings N] [--engines extractive,llama]
+    python -m bench.qmsum [--quick] [--meetings N] [--held-out] [--engines extractive,llama]
 """
 
 from __future__ import annotations
@@ -96,8 +97,16 @@ def _spread(items: list[Path], count: int) -> list[Path]:
     return [items[round(i * len(items) / count)] for i in range(count)]
 
 
-def select(count: int = DEFAULT_MEETINGS, quick: bool = False) -> list[Path]:
+DEVELOPMENT = (DEFAULT_MEETINGS, 10)  # the selections the minutes engines were developed and compared on
+
+
+def select(count: int = DEFAULT_MEETINGS, quick: bool = False, held_out: bool = False) -> list[Path]:
+    """``count`` meetings spread evenly (see the module's docstring); ``held_out``: spread over the meetings
+    that are in none of the DEVELOPMENT selections, for a figure on meetings nobody tuned on."""
     files = sorted(qmsum_dir().glob("*.json"))
+    if held_out:
+        seen = {path for n in DEVELOPMENT for path in select(n)}
+        files = [f for f in files if f not in seen]
     ami = [f for f in files if family(f.stem) == "AMI"]
     icsi = [f for f in files if family(f.stem) == "ICSI"]
     if quick:
@@ -268,9 +277,10 @@ def _mean(values: list[float]) -> float | None:
     return round(statistics.fmean(values), 4) if values else None
 
 
-def run(quick: bool, out_dir: Path, engines: list[str] | None = None, meetings: int | None = None) -> dict:
+def run(quick: bool, out_dir: Path, engines: list[str] | None = None, meetings: int | None = None,
+        held_out: bool = False) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = select(meetings or DEFAULT_MEETINGS, quick)
+    paths = select(meetings or DEFAULT_MEETINGS, quick, held_out)
     references = {p.stem: load(p)[1] for p in paths}
     words = {p.stem: words_in(p) for p in paths}
     names = list(engines or engines_from()) + [LEAD]
@@ -289,7 +299,7 @@ def run(quick: bool, out_dir: Path, engines: list[str] | None = None, meetings: 
         if data.get("rows") and not ok:  # e.g. an engine this checkout does not have yet
             data["error"] = data["rows"][0].get("error", "no meeting drafted")
         results[engine] = data
-    result = {"corpus": "qmsum", "quick": quick, "scored_texts": TEXTS, "words_per_second": WORDS_PER_SECOND,
+    result = {"corpus": "qmsum", "quick": quick, "held_out": held_out, "scored_texts": TEXTS, "words_per_second": WORDS_PER_SECOND,
               "meetings": [{"meeting": p.stem, "family": family(p.stem), "words": words[p.stem]} for p in paths],
               "engines": results}
     result["markdown"] = markdown(result)
@@ -310,7 +320,9 @@ def markdown(result: dict) -> str:
     engines = result["engines"]
     n = len(result["meetings"])
     n_icsi = sum(m["family"] == "ICSI" for m in result["meetings"])
-    lines = [f"ROUGE F1 (stemmed) against the human summary on {n} QMSum meetings "
+    held_out = " held out (in none of the selections of 20 and 10 the engines were developed on)" \
+        if result.get("held_out") else ""
+    lines = [f"ROUGE F1 (stemmed) against the human summary on {n} QMSum meetings{held_out} "
              f"({n - n_icsi} AMI, {n_icsi} ICSI; transcripts by hand, synthetic times at "
              f"{result['words_per_second']} words/s). Scored: the summary paragraph alone, and the summary "
              "with the key points (all the minutes show on top); lead150: the first 150 words of the transcript.", "",
@@ -350,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.qmsum", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"the {QUICK_MEETINGS} shortest AMI meetings")
     parser.add_argument("--meetings", type=int, default=DEFAULT_MEETINGS, help="how many meetings (default 20)")
+    parser.add_argument("--held-out", action="store_true",
+                        help="meetings from outside the selections of 20 and 10 the engines were developed on")
     parser.add_argument("--engines", type=parse_engines, help="comma-separated minutes engines "
                         "(default: $BENCH_MINUTES_ENGINES or extractive), and the peer mapreduce; lead150 is always added")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
@@ -360,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         worker(args.worker, [Path(p) for p in args.files.split(",")], args.result)
         return 0
-    result = run(args.quick, args.out, args.engines, args.meetings)
+    result = run(args.quick, args.out, args.engines, args.meetings, args.held_out)
     print(result["markdown"])
     return 1 if any("error" in d for d in result["engines"].values()) else 0
 
