@@ -40,7 +40,7 @@ from voicebot.minutes.text import Sentence, content_words, fold_same_length, spa
 CHARS_PER_TOKEN = 3.5  # French and English text through Qwen's tokenizer: about 3.5-4.5 characters a token
 WINDOW_TOKENS = 1400  # transcript tokens per map call (with the prompt and answer, well inside a 4k context)
 MAP_ANSWER_TOKENS = 300
-REDUCE_ANSWER_TOKENS = 260
+REDUCE_ANSWER_TOKENS = 320
 MAX_ITEMS = 4  # per window and kind: a 1.5B model pads long lists with noise
 
 _LANGUAGE = {"fr": "French", "en": "English"}
@@ -55,7 +55,7 @@ DECISION [number] what the group agreed on or settled
 TASK [number] what someone will do after the meeting
 QUESTION [number] a question left open
 Small talk, jokes and thinking aloud are neither decisions nor tasks. Then finish with one line:
-NOTES: 2 to 4 sentences in {language}, in the third person: who discussed, presented or proposed what, and what came out of it."""
+NOTES: 3 to 5 sentences in {language}, in the third person: what was presented, discussed or proposed, with its specifics (figures, options, reasons), who brought it up, and what came out of it."""
 
 MAP_USER = """Meeting: {title}
 Part {part} of {parts} ({start} to {end}):
@@ -97,7 +97,7 @@ l'option couleur reste ouvert."""),
 }
 
 REDUCE_SYSTEM = """You write the summary of a meeting from the notes taken on its successive parts and from its checked decisions and tasks.
-Write one paragraph of 4 to 7 sentences in {language}, in the third person: what the meeting was about, the main points each participant discussed or presented, what was decided, and who will do what next (future tense). No title, no list, no introduction like "Here is"; only what the notes and the lists say."""
+Write one paragraph of 5 to 8 sentences in {language}, in the third person: what the meeting was about, the main points discussed with their specifics (figures, options, reasons) and who brought them up, what was decided, and who will do what next (future tense). No title, no list, no introduction like "Here is"; only what the notes and the lists say."""
 
 REDUCE_USER = """Meeting: {title}
 Notes, part by part:
