@@ -65,7 +65,7 @@ class LlmSettings:
     context: int = 4096  # tokens the model sees at once (prompt + answer)
     threads: int = 0  # CPU threads; 0 = half the cores write the answer (at least one), all read the prompt
     timeout: float = 600.0  # seconds for a whole minutes run; past it the rest comes from the extractive engine
-    prompt_budget: int = 2000  # transcript tokens the model reads per meeting (the most telling sentences first)
+    prompt_budget: int = 3000  # transcript tokens the model reads per meeting (the most telling sentences first)
 
 
 @dataclass
