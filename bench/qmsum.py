@@ -98,6 +98,7 @@ def _spread(items: list[Path], count: int) -> list[Path]:
 
 
 DEVELOPMENT = (DEFAULT_MEETINGS, 10)  # the selections the minutes engines were developed and compared on
+HELD_OUT = f"in none of the selections of {' and '.join(map(str, DEVELOPMENT))} the engines were developed on"
 
 
 def select(count: int = DEFAULT_MEETINGS, quick: bool = False, held_out: bool = False) -> list[Path]:
@@ -320,8 +321,7 @@ def markdown(result: dict) -> str:
     engines = result["engines"]
     n = len(result["meetings"])
     n_icsi = sum(m["family"] == "ICSI" for m in result["meetings"])
-    held_out = " held out (in none of the selections of 20 and 10 the engines were developed on)" \
-        if result.get("held_out") else ""
+    held_out = f" held out ({HELD_OUT})" if result.get("held_out") else ""
     lines = [f"ROUGE F1 (stemmed) against the human summary on {n} QMSum meetings{held_out} "
              f"({n - n_icsi} AMI, {n_icsi} ICSI; transcripts by hand, synthetic times at "
              f"{result['words_per_second']} words/s). Scored: the summary paragraph alone, and the summary "
@@ -363,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help=f"the {QUICK_MEETINGS} shortest AMI meetings")
     parser.add_argument("--meetings", type=int, default=DEFAULT_MEETINGS, help="how many meetings (default 20)")
     parser.add_argument("--held-out", action="store_true",
-                        help="meetings from outside the selections of 20 and 10 the engines were developed on")
+                        help=f"spread over the meetings {HELD_OUT}")
     parser.add_argument("--engines", type=parse_engines, help="comma-separated minutes engines "
                         "(default: $BENCH_MINUTES_ENGINES or extractive), and the peer mapreduce; lead150 is always added")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
