@@ -25,7 +25,8 @@ reported as failed, not scored; the engine's label counts the meetings where a m
 back to the extractive one, and those where the rules completed its decisions and tasks. Meetings (deterministic): ``--meetings N`` (default 20) spread evenly over
 the AMI meetings sorted by name (three quarters) and the ICSI ones (the rest), the
 selection sorted by name; ``--quick``: the 3 shortest AMI meetings; ``--held-out``: spread the same way
-over the meetings in none of the selections of 20 and 10 (those the engines were developed on).
+over the meetings that no choice was made on (``DEVELOPMENT``: the selections of 20 and 10 the engines
+were developed on, then the 12 outside them that the default ``prompt_budget`` was chosen on).
 
     python -m bench.qmsum [--quick] [--meetings N] [--held-out] [--engines extractive,llama]
 """
@@ -97,8 +98,27 @@ def _spread(items: list[Path], count: int) -> list[Path]:
     return [items[round(i * len(items) / count)] for i in range(count)]
 
 
-DEVELOPMENT = (DEFAULT_MEETINGS, 10)  # the selections the minutes engines were developed and compared on
-HELD_OUT = f"in none of the selections of {' and '.join(map(str, DEVELOPMENT))} the engines were developed on"
+# The selections a choice was made on, round by round, each round spread over the meetings the rounds
+# before it left: the minutes engines were developed and compared on 20 and 10, then the default prompt
+# budget was chosen on 12 of the rest. ``--held-out`` spreads over what all the rounds leave.
+DEVELOPMENT = ((DEFAULT_MEETINGS, 10), (12,))
+HELD_OUT = "in none of the selections the engines were developed or tuned on (" + ", then ".join(
+    " and ".join(map(str, counts)) for counts in DEVELOPMENT) + ")"
+
+
+def _unseen(files: list[Path], rounds: tuple = DEVELOPMENT) -> list[Path]:
+    """The meetings left after every round of DEVELOPMENT took its selections."""
+    for counts in rounds:
+        seen = {path for n in counts for path in _spread_families(files, n)}
+        files = [f for f in files if f not in seen]
+    return files
+
+
+def _spread_families(files: list[Path], count: int) -> list[Path]:
+    ami = [f for f in files if family(f.stem) == "AMI"]
+    icsi = [f for f in files if family(f.stem) == "ICSI"]
+    n_icsi = min(len(icsi), count // 4)
+    return sorted(_spread(ami, count - n_icsi) + _spread(icsi, n_icsi))
 
 
 def select(count: int = DEFAULT_MEETINGS, quick: bool = False, held_out: bool = False) -> list[Path]:
@@ -106,14 +126,11 @@ def select(count: int = DEFAULT_MEETINGS, quick: bool = False, held_out: bool = 
     that are in none of the DEVELOPMENT selections, for a figure on meetings nobody tuned on."""
     files = sorted(qmsum_dir().glob("*.json"))
     if held_out:
-        seen = {path for n in DEVELOPMENT for path in select(n)}
-        files = [f for f in files if f not in seen]
-    ami = [f for f in files if family(f.stem) == "AMI"]
-    icsi = [f for f in files if family(f.stem) == "ICSI"]
+        files = _unseen(files)
     if quick:
+        ami = [f for f in files if family(f.stem) == "AMI"]
         return sorted(sorted(ami, key=lambda f: (words_in(f), f.name))[:QUICK_MEETINGS])
-    n_icsi = min(len(icsi), count // 4)
-    return sorted(_spread(ami, count - n_icsi) + _spread(icsi, n_icsi))
+    return _spread_families(files, count)
 
 
 def spoken_turns(data: dict) -> list[tuple[int, str, str]]:
