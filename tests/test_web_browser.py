@@ -215,5 +215,76 @@ def test_pages_on_a_phone_sized_screen(browser_page):
     page.goto(page.base + "/search?q=launch")
     assert page.evaluate("document.documentElement.scrollWidth") <= 391
     _shot(page, "9-phone-search")
+    page.goto(page.base + "/upload")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 391
     assert page.problems == [], page.problems
     _keep(page.shots)
+
+
+def test_upload_a_recording_resumes_after_a_cut_and_opens_its_meeting(browser_page, web_home, tmp_path):
+    """The upload page: a real recording (48 kHz stereo WAV, two 4 MB pieces) of which the server already
+    holds the second piece, as after an upload cut off; the first PUT fails as if the network dropped.
+    The page sends only the missing piece, again after the failure, finishes, and opens the new meeting."""
+    import hashlib
+    from datetime import datetime
+
+    import httpx
+    import numpy as np
+    import soundfile as sf
+
+    from voicebot import recordings
+    from voicebot import upload as uploads
+    from voicebot.archive import open_archive
+    from voicebot.web.auth import Users, load_secret
+
+    page = browser_page
+    speech, rate = sf.read(SAMPLES / "meeting-en.flac", dtype="int16")
+    speech = np.repeat(speech[: 30 * rate], 3)  # 16 kHz -> 48 kHz by repetition: real speech, a new recording
+    audio = tmp_path / "Call with the agency.wav"
+    sf.write(audio, np.stack([speech, speech], axis=1), 48000, subtype="PCM_16")
+    data = audio.read_bytes()
+    assert uploads.PIECE_BYTES < len(data) <= 2 * uploads.PIECE_BYTES
+    digest = hashlib.sha256(data).hexdigest()
+    settings = settings_of(web_home)
+    token, _ = Users(settings, load_secret(settings)).make_token(USER, 1)
+    held = httpx.put(f"{page.base}/api/uploads/{digest}/pieces/1", content=data[uploads.PIECE_BYTES:],
+                     headers={"Authorization": f"Bearer {token}"})
+    assert held.json()["pieces"] == [1]
+
+    puts: list[str] = []
+    page.on("request", lambda r: puts.append(r.url.rsplit("/", 1)[1]) if r.method == "PUT" else None)
+    cut = {"done": False}
+
+    def drop_first(route):
+        if not cut["done"]:
+            cut["done"] = True
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/pieces/0", drop_first)
+    page.goto(page.base + "/upload")
+    page.fill("#username", USER)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(page.base + "/upload")
+    page.set_input_files("#upload-file", str(audio))
+    assert "Call with the agency.wav" in page.inner_text("#upload-chosen")
+    recorded = page.input_value("#upload-recorded")  # the file's time, to correct if needed
+    assert recorded[:10] == datetime.fromtimestamp(audio.stat().st_mtime).strftime("%Y-%m-%d")
+    page.fill("input[name=title]", "Agency call")
+    page.fill("input[name=invite]", "Dora <dora@example.org>")
+    _shot(page, "10-upload")
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_url("**/meetings/*", timeout=60_000)
+    meeting_id = page.url.rsplit("/", 1)[1]
+    assert puts == ["0", "0"]  # the piece the server had was not sent again; the cut one was sent again
+    meeting = recordings.load_meeting(settings.recordings_dir / meeting_id)
+    with open_archive(settings) as db:
+        assert db.get_meeting(meeting_id)["title"] == "Agency call"
+    assert meeting.title == "Agency call" and [p.email for p in meeting.invitees] == ["dora@example.org"]
+    assert meeting.started_at[:16] == recorded  # the time the page sent, with the browser's offset
+    stored = sf.info(settings.recordings_dir / meeting_id / recordings.AUDIO)
+    assert abs(stored.duration - 30.0) < 0.05  # both pieces, put together and checked against the sha256
+    # the aborted request is the only failure the page saw
+    assert all("pieces/0" in p for p in page.problems), page.problems

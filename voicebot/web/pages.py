@@ -1,6 +1,7 @@
 """The HTML pages: login, dashboard, meetings, a meeting (minutes, transcript, audio,
-renaming a speaker, sharing it), search, ask, and the admin's users page. Server-rendered;
-``static/meeting.js`` adds the synced audio player."""
+renaming a speaker, sharing it), search, ask, upload a recording, and the admin's users page.
+Server-rendered; ``static/meeting.js`` adds the synced audio player, ``static/upload.js`` sends a
+recording in resumable pieces through the upload API (upload.py)."""
 
 from __future__ import annotations
 
@@ -169,3 +170,12 @@ def ask(request: Request, q: str = Query("", max_length=1000), speaker: str = Qu
     choices = [views.meeting_card(r) for r in db.list_meetings(limit=MEETING_CHOICES)]
     return page(request, "ask.html", {"form": form, "answer": answer, "error": error, "choices": choices,
                                       "speakers": db.speakers()}, status=400 if error else 200)
+
+
+@router.get("/upload")
+def upload(request: Request) -> Any:
+    from voicebot import upload as uploads
+
+    settings = request.app.state.settings
+    return page(request, "upload.html", {"piece_bytes": uploads.PIECE_BYTES, "max_mb": settings.web.max_upload_mb,
+                                         "address": settings.web_address})
