@@ -118,8 +118,9 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
 class Server:
     """``voicebot serve`` in a subprocess, as a user starts it; stopped with SIGTERM."""
 
-    def __init__(self, home: Path, *args: str, env: dict[str, str] | None = None, https: bool = False) -> None:
-        self.port = free_port()
+    def __init__(self, home: Path, *args: str, env: dict[str, str] | None = None, https: bool = False,
+                 port: int | None = None) -> None:
+        self.port = port or free_port()
         self.url = f"{'https' if https else 'http'}://127.0.0.1:{self.port}"
         self.log = home / f"serve-{self.port}.log"
         command = [sys.executable, "-m", "voicebot", "serve", "--port", str(self.port), *args]

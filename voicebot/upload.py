@@ -108,14 +108,20 @@ def too_large(settings: Settings) -> TooLarge:
 # and the assembled file is checked against it.
 
 
-def _pieces_dir(settings: Settings, viewer, digest: str) -> Path:
+def user_folder(settings: Settings, viewer, kind: str) -> Path:
+    """Where the server keeps a user's uploads in progress of one kind ("pieces", "recordings"): one folder
+    per user, so one user's upload never meets another's."""
     import hashlib
+
+    return settings.home / "uploads" / kind / hashlib.sha256(viewer.name.encode("utf-8")).hexdigest()[:16]
+
+
+def _pieces_dir(settings: Settings, viewer, digest: str) -> Path:
     import re
 
     if not re.fullmatch(r"[0-9a-f]{64}", digest or ""):
         raise UserError("an upload's id is the sha256 of the whole file, 64 lower-case hexadecimal digits")
-    user = hashlib.sha256(viewer.name.encode("utf-8")).hexdigest()[:16]  # users' uploads apart
-    return settings.home / "uploads" / "pieces" / user / digest
+    return user_folder(settings, viewer, "pieces") / digest
 
 
 def _piece(folder: Path, number: int) -> Path:
@@ -301,7 +307,7 @@ def send(path: Path, *, server: str, token: str, title: str = "", invite: str = 
                 answer = _send_once(client, path, digest, count, piece_bytes, data, ics, on_piece)
                 reason = None
                 if answer.status_code >= 500 or answer.status_code == 409:
-                    reason = f"the server answered {answer.status_code}: {_detail(answer)}"
+                    reason = f"the server answered {answer.status_code}: {answer_detail(answer)}"
             except httpx.HTTPError as exc:
                 reason = f"cannot reach {base}: {' '.join(str(exc).split()) or type(exc).__name__}"
             if reason is None:
@@ -314,7 +320,7 @@ def send(path: Path, *, server: str, token: str, title: str = "", invite: str = 
                 on_retry(attempt, reason, wait)
             time.sleep(wait)
     if answer.status_code >= 400:
-        raise UserError(f"the server refused the upload ({answer.status_code}): {_detail(answer)}")
+        raise UserError(f"the server refused the upload ({answer.status_code}): {answer_detail(answer)}")
     body = answer.json()
     return Sent(body["meeting_id"], bool(body.get("reused")), str(body.get("processing", "")), attempt,
                 f"{base}/meetings/{body['meeting_id']}")
@@ -353,7 +359,7 @@ def _digest(path: Path) -> str:
     return hashed.hexdigest()
 
 
-def _detail(answer) -> str:
+def answer_detail(answer) -> str:
     try:
         detail = answer.json().get("detail")
     except ValueError:

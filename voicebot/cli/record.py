@@ -39,6 +39,7 @@ class _StatusView:
     def __init__(self) -> None:
         self.live = None
         self.lines: list[str] = []  # the last lines the live transcription wrote
+        self.server = ""  # with --server: what the server has of the recording
         self._seen: float | None = None  # when its checkpoint last changed
 
     def __call__(self, status) -> None:
@@ -62,8 +63,9 @@ class _StatusView:
             level = "  -∞ dB" if math.isinf(status.level_db) else f"{status.level_db:4.0f} dB"
             over = f"  [red]overflows {status.overflows}[/]" if status.overflows else ""
             lines = "".join(f"\n[dim]{escape(line)}[/]" for line in self._transcribed(status.directory))
+            server = f"\n{self.server}" if self.server else ""
             self.live.update(f"[bold red]● REC[/] {hms(status.elapsed)}  {_meter(status.level_db)} {level}  "
-                             f"{free}{over}{lines}")
+                             f"{free}{over}{server}{lines}")
         elif event in ("warning", "device-lost"):
             err_console.print(f"[bold yellow]warning:[/] {status.message}", highlight=False)
         elif event in ("device-reopened", "stopping"):
@@ -126,6 +128,33 @@ class _LiveWorker:
             pass
 
 
+class _Sending:
+    """With --server: sends the recording's pieces to the server while it is recorded (``upload_live``), and
+    no live transcription here (the server processes the meeting); passes the events on."""
+
+    def __init__(self, sender, view) -> None:
+        self.sender, self.view, self.waiting = sender, view, ""
+        sender.on_progress = self.progress
+
+    def __call__(self, status) -> None:
+        if status.event == "started" and status.directory is not None:
+            self.sender.start(status.directory)
+        self.view(status)
+
+    def progress(self, progress) -> None:
+        if progress.waiting:
+            self.view.server = (f"[yellow]server away: {escape(progress.waiting)}[/]; {progress.sent} pieces sent, "
+                                "the others wait here")
+            if progress.waiting != self.waiting and self.view.live is None:
+                err_console.print(f"[bold yellow]warning:[/] {escape(progress.waiting)}; the pieces wait here and "
+                                  "go when it is back", highlight=False)
+        else:
+            self.view.server = f"[dim]server: {progress.sent} pieces sent[/]"
+            if self.waiting and self.view.live is None:
+                err_console.print(f"the server is back: {progress.sent} pieces sent", highlight=False)
+        self.waiting = progress.waiting
+
+
 def hand_off(meeting) -> None:
     """A recording left for later (recovered, or recorded with --no-process): say how to process it."""
     console.print(f"ready to process: voicebot process {meeting.id}")
@@ -156,6 +185,14 @@ def record(
     yes: bool = typer.Option(False, "--yes", "-y", help="Ask nothing: accept more than 50 invitees (each gets an email) "
                                                          "and do not ask the organiser to confirm the speakers' names "
                                                          "and who was there (never asked without a terminal)."),
+    server: str = typer.Option("", "--server", envvar="VOICEBOT_SERVER", help="A team server (https://...): each "
+                               "piece goes to it as soon as it is recorded, and the server processes and mails the "
+                               "meeting. Pieces wait here while it is away; nothing here is deleted before it has "
+                               "them all."),
+    token: str = typer.Option("", "--token", envvar="VOICEBOT_TOKEN", help="With --server: your API token "
+                              "(`voicebot users token NAME` on the server)."),
+    retry_for: float = typer.Option(600, "--retry-for", min=0, help="With --server: seconds to keep trying at the "
+                                                                    "end while the server cannot be reached."),
 ) -> None:
     """Record a meeting from the microphone, crash-safe (Ctrl-C or `voicebot stop` ends it), then process it."""
     from voicebot import invites
@@ -163,19 +200,30 @@ def record(
     from voicebot.record import record as run
 
     s = settings()
+    sender = _sender(server, token, owner=owner, no_process=no_process, no_email=no_email)
     if owner:
         check_owner(owner)
     invitation = invites.collect(invite, ics, yes=yes)
     max_seconds = parse_duration(duration)
     _recover_leftovers(s)
     view = _StatusView()
-    worker = _LiveWorker(s, view, owner)
+    keep_chunks = s.record.keep_chunks
+    if sender is not None:
+        s.record.keep_chunks = True  # until the server has every piece (upload_live removes them then)
+    worker = _LiveWorker(s, view, owner) if sender is None else _Sending(sender, view)
     try:
         meeting = run(s, title=title or invitation.title or "", invitees=invitation.people, device=device or None,
                       language=language.strip().lower() or None, on_status=worker, max_seconds=max_seconds)
     finally:
         view.close()
-        worker.finish()
+        if sender is None:
+            worker.finish()
+    if sender is not None:
+        if meeting.status == "empty":
+            raise UserError(f"no audio was recorded (meeting {meeting.id} kept with status 'empty'); nothing was "
+                            "sent; check the input device with `voicebot devices`")
+        _send_to_server(s, sender, meeting, ics, retry_for, keep_chunks)
+        return
     if owner:
         set_owner(meeting.id, owner)
     if meeting.status == "empty":
@@ -189,6 +237,34 @@ def record(
 
     run_pipeline(meeting.id, email=False if no_email else None,
                  confirm=confirm_names if not yes and can_ask() else None)
+
+
+def _sender(server: str, token: str, **local_only):
+    """The ``upload_live.Sender`` of --server (checked before recording: a refused token stops here), or None."""
+    from voicebot import upload_live
+
+    if not server.strip():
+        return None
+    given = [f"--{name.replace('_', '-')}" for name, value in local_only.items() if value]
+    if given:
+        raise UserError(f"{', '.join(given)}: with --server the server processes and mails the meeting, as the "
+                        "token's user")
+    sender = upload_live.Sender(server, token)
+    sender.check()
+    if sender.waiting:
+        err_console.print(f"[bold yellow]warning:[/] {escape(sender.waiting)}; recording anyway: the pieces wait "
+                          "here and go when the server is back", highlight=False)
+    return sender
+
+
+def _send_to_server(s, sender, meeting, ics: Path | None, retry_for: float, keep_chunks: bool) -> None:
+    from voicebot import upload as uploads
+
+    _, recorded = uploads.recording(s, meeting.id)
+    err_console.print("sending the rest of the recording to the server...", highlight=False)
+    sent = sender.finish(meeting, invite=recorded["invite"], ics=ics, retry_for=retry_for, keep_chunks=keep_chunks)
+    how = "queued for the workers" if sent.processing == "queue" else "the server processes it"
+    console.print(f"sent: {how}: {escape(sent.url)}", highlight=False, soft_wrap=True)
 
 
 @app.command()

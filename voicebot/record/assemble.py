@@ -37,6 +37,7 @@ class Assembly:
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # (name, why): left in chunks/
     missing: list[int] = field(default_factory=list)  # numbers absent from the sequence
     verified: bool = False  # audio.flac was read back and holds exactly the samples of chunks/
+    sha256: str = ""  # of the samples (16-bit little-endian), what ``samples_digest`` gives for audio.flac
     kept_existing: bool = False  # audio.flac was already there and longer: left as it was
 
     @property
@@ -125,7 +126,8 @@ def assemble(directory: Path) -> Assembly:
             tail = converter.flush()
             if tail:
                 write(np.concatenate(tail).astype(np.int16))
-        result.verified = result.frames > 0 and _same_samples(tmp, result.frames, digest.hexdigest())
+        result.sha256 = digest.hexdigest()
+        result.verified = result.frames > 0 and samples_digest(tmp) == (result.frames, result.sha256)
         existing = flac_frames(target) if target.exists() else None
         if existing and existing > result.frames:
             tmp.unlink(missing_ok=True)
@@ -153,19 +155,19 @@ def assemble(directory: Path) -> Assembly:
     return result
 
 
-def _same_samples(path: Path, frames: int, sha256: str) -> bool:
-    """Decode ``path`` again and compare its samples with what was encoded."""
+def samples_digest(path: Path) -> tuple[int, str] | None:
+    """(sample count, sha256 of the 16-bit samples) of a 16 kHz mono file; None for any other format."""
     import soundfile as sf
 
     digest = hashlib.sha256()
     count = 0
     with sf.SoundFile(path) as audio:
         if audio.samplerate != SAMPLE_RATE or audio.channels != 1:
-            return False
+            return None
         for block in audio.blocks(blocksize=1 << 16, dtype="int16"):
             digest.update(block.astype("<i2").tobytes())
             count += len(block)
-    return count == frames and digest.hexdigest() == sha256
+    return count, digest.hexdigest()
 
 
 def flac_frames(path: Path) -> int | None:

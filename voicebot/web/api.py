@@ -459,6 +459,65 @@ def finish_upload(request: Request, upload_id: str = FastPath(..., description=U
     return _uploaded(result)
 
 
+class ChunksOut(BaseModel):
+    recording_id: str = Field(description="The recording's id on the laptop")
+    chunks: list[int] = Field(description="The piece numbers the server has")
+
+
+RECORDING_ID = "The recording's id on the laptop that records it (like 20261124-093000-weekly-a1b2)"
+
+
+@router.get("/recordings/{recording_id}", response_model=ChunksOut, responses={400: {"description": "Not an id"}})
+def recording_chunks(request: Request, recording_id: str = FastPath(..., description=RECORDING_ID)) -> Any:
+    """Which pieces of a recording you are sending while it is made the server has (`voicebot record --server`)."""
+    from voicebot import upload_live
+
+    held = upload_live.chunks_held(request.app.state.settings, request.state.user.viewer, recording_id)
+    return {"recording_id": recording_id, "chunks": held}
+
+
+@router.put("/recordings/{recording_id}/chunks/{number}", response_model=ChunksOut,
+            responses={400: {"description": "Not an id, or not a 16-bit PCM WAV piece"},
+                       413: {"description": "A piece over 16 MB, or the recording past web.max_upload_mb"}})
+async def recording_chunk(request: Request, recording_id: str = FastPath(..., description=RECORDING_ID),
+                          number: int = FastPath(..., ge=0, le=999999, description="The piece's number, from 0")) -> Any:
+    """Store one piece of a recording as the recorder closed it (the request's body: the WAV file). Sending a piece
+    again replaces it, so a retry is harmless."""
+    from starlette.concurrency import run_in_threadpool
+
+    from voicebot import upload as uploads
+    from voicebot import upload_live
+
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > uploads.MAX_PIECE_BYTES:
+            raise uploads.TooLarge(f"a piece is at most {uploads.MAX_PIECE_BYTES // 2**20} MB")
+    settings, viewer = request.app.state.settings, request.state.user.viewer
+    await run_in_threadpool(upload_live.store_chunk, settings, viewer, recording_id, number, bytes(body))
+    return {"recording_id": recording_id,
+            "chunks": await run_in_threadpool(upload_live.chunks_held, settings, viewer, recording_id)}
+
+
+@router.post("/recordings/{recording_id}/finish", status_code=202, response_model=UploadOut,
+             responses={**UPLOAD_ERRORS, 409: {"description": "Pieces missing (send them, then finish again), or "
+                                                              "pieces that do not make the recording (dropped)"}})
+def finish_recording(request: Request, recording_id: str = FastPath(..., description=RECORDING_ID),
+                     chunks: int = Form(..., ge=1, le=1000000, description="How many pieces the recording has"),
+                     frames: int = Form(..., ge=0, description="Its samples at 16 kHz mono, as the laptop assembled "
+                                                              "them"),
+                     sha256: str = Form(..., max_length=64, description="The sha256 of those samples (16-bit "
+                                                                       "little-endian)"),
+                     meeting: MeetingForm = Depends()) -> Any:
+    """Put a recording's pieces together as the recorder does, check them against the laptop's samples, and store
+    and queue the meeting, as an upload. Finishing again is harmless (the same audio is the same meeting)."""
+    from voicebot import upload_live
+
+    result = upload_live.finish(request.app.state.settings, request.state.user.viewer, recording_id, chunks, frames,
+                                sha256, **meeting.values)
+    return _uploaded(result)
+
+
 @router.get("/speakers", response_model=list[str])
 def speakers(db=Depends(get_db)) -> Any:
     """Every speaker name in the archive (for the search filter)."""
