@@ -142,3 +142,20 @@ def pulse(tmp_path_factory):
     server = PulseServer(tmp_path_factory.mktemp("pulse")).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def server_home(home):
+    """A home with two web users and their API tokens: claire (admin) and bob (member)."""
+    from web_helpers import PASSWORD
+
+    from voicebot.archive import open_archive
+    from voicebot.config import load_settings
+    from voicebot.web.auth import Users, hash_password, load_secret
+
+    settings = load_settings({"VOICEBOT_HOME": str(home)})
+    with open_archive(settings) as db:
+        db.add_user("claire", hash_password(PASSWORD), email="claire@example.org", role="admin")
+        db.add_user("bob", hash_password(PASSWORD), email="bob@example.org", role="member")
+    users = Users(settings, load_secret(settings))
+    return home, {name: users.make_token(name, 1)[0] for name in ("claire", "bob")}

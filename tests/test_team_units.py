@@ -20,7 +20,6 @@ from voicebot.config import load_settings
 from voicebot.errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "correct horse battery"
 CLOSED = "redis://127.0.0.1:9/0"  # the discard port: nothing listens there
 
 
@@ -115,20 +114,6 @@ def test_upload_of_a_recording_not_finished_is_refused_in_one_line(tmp_path):
 
 
 # --- POST /api/uploads: what it refuses ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def server_home(home):
-    """A home with two web users and their API tokens: claire (admin) and bob (member)."""
-    from voicebot.archive import open_archive
-    from voicebot.web.auth import Users, hash_password, load_secret
-
-    settings = load_settings({"VOICEBOT_HOME": str(home)})
-    with open_archive(settings) as db:
-        db.add_user("claire", hash_password(PASSWORD), email="claire@example.org", role="admin")
-        db.add_user("bob", hash_password(PASSWORD), email="bob@example.org", role="member")
-    users = Users(settings, load_secret(settings))
-    return home, {name: users.make_token(name, 1)[0] for name in ("claire", "bob")}
 
 
 def client_for(home: Path, **env: str):

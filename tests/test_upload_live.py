@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from record_helpers import noise, noise_file
-from test_team_units import PASSWORD, client_for
+from test_team_units import client_for
 from web_helpers import Server, free_port
 
 from voicebot import recordings
@@ -25,22 +25,6 @@ from voicebot.record.assemble import assemble, samples_digest
 from voicebot.record.chunks import list_chunks
 
 ROUTE = "/api/recordings"
-
-
-@pytest.fixture
-def team_home(tmp_path):
-    """The server's home, with two web users and their API tokens: claire and bob."""
-    from voicebot.archive import open_archive
-    from voicebot.web.auth import Users, hash_password, load_secret
-
-    home = tmp_path / "server"
-    home.mkdir(mode=0o700)
-    settings = load_settings({"VOICEBOT_HOME": str(home)})
-    with open_archive(settings) as db:
-        db.add_user("claire", hash_password(PASSWORD), email="claire@example.org", role="member")
-        db.add_user("bob", hash_password(PASSWORD), email="bob@example.org", role="member")
-    users = Users(settings, load_secret(settings))
-    return home, {name: users.make_token(name, 1)[0] for name in ("claire", "bob")}
 
 
 def laptop_recording(tmp_path: Path, seconds: float = 3.5) -> Path:
@@ -53,8 +37,8 @@ def laptop_recording(tmp_path: Path, seconds: float = 3.5) -> Path:
     return directory
 
 
-def test_the_server_takes_a_recording_piece_by_piece_and_checks_it_whole(team_home, tmp_path):
-    home, tokens = team_home
+def test_the_server_takes_a_recording_piece_by_piece_and_checks_it_whole(server_home, tmp_path):
+    home, tokens = server_home
     directory = laptop_recording(tmp_path)
     recording_id = directory.name
     pieces = [p.read_bytes() for p in list_chunks(directory / recordings.CHUNKS)]
@@ -101,10 +85,10 @@ def test_the_server_takes_a_recording_piece_by_piece_and_checks_it_whole(team_ho
     assert datetime.fromisoformat(meeting.started_at) == datetime.fromisoformat(form["recorded_at"])
 
 
-def test_the_laptop_sends_pieces_as_they_close_waits_while_the_server_is_away_then_finishes(team_home, tmp_path):
+def test_the_laptop_sends_pieces_as_they_close_waits_while_the_server_is_away_then_finishes(server_home, tmp_path):
     from voicebot import upload_live
 
-    home, tokens = team_home
+    home, tokens = server_home
     directory = laptop_recording(tmp_path, seconds=5.5)
     meeting = recordings.load_meeting(directory)
     port = free_port()
@@ -129,11 +113,11 @@ def test_the_laptop_sends_pieces_as_they_close_waits_while_the_server_is_away_th
     assert not (directory / recordings.CHUNKS).exists() and (directory / recordings.AUDIO).is_file()
 
 
-def test_a_server_that_stays_away_leaves_the_whole_recording_on_the_laptop(team_home, tmp_path):
+def test_a_server_that_stays_away_leaves_the_whole_recording_on_the_laptop(server_home, tmp_path):
     from voicebot import upload_live
     from voicebot.errors import UserError
 
-    _, tokens = team_home
+    _, tokens = server_home
     directory = laptop_recording(tmp_path)
     sender = upload_live.Sender(f"http://127.0.0.1:{free_port()}", tokens["claire"], pause=0.1)
     sender.start(directory)
@@ -145,11 +129,11 @@ def test_a_server_that_stays_away_leaves_the_whole_recording_on_the_laptop(team_
 
 
 @pytest.mark.slow
-def test_record_with_server_through_the_capture_path_with_the_server_stopped_midway(team_home, pulse, tmp_path):
+def test_record_with_server_through_the_capture_path_with_the_server_stopped_midway(server_home, pulse, tmp_path):
     """`voicebot record --server` on a laptop home while real audio plays into PulseAudio; the server is stopped
     after 3 s and started again 4 s later on the same address. Every piece reaches it, and the meeting it
     processes holds exactly the laptop's samples."""
-    home, tokens = team_home
+    home, tokens = server_home
     laptop = tmp_path / "laptop"
     laptop.mkdir(mode=0o700)
     port = free_port()

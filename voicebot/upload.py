@@ -309,7 +309,7 @@ def send(path: Path, *, server: str, token: str, title: str = "", invite: str = 
                 if answer.status_code >= 500 or answer.status_code == 409:
                     reason = f"the server answered {answer.status_code}: {answer_detail(answer)}"
             except httpx.HTTPError as exc:
-                reason = f"cannot reach {base}: {' '.join(str(exc).split()) or type(exc).__name__}"
+                reason = unreachable(base, exc)
             if reason is None:
                 break
             wait = min(pause * 2 ** min(attempt - 1, 6), 300.0)
@@ -344,9 +344,19 @@ def _send_once(client, path: Path, digest: str, count: int, piece_bytes: int, da
                 return answer
             if on_piece is not None:
                 on_piece(number, count)
+    return post_finish(client, f"{ROUTE}/{digest}/finish", data, ics)
+
+
+def post_finish(client, url: str, data: dict, ics: Path | None):
+    """POST the form that finishes an upload, with the invitation file when there is one."""
     with Path(ics).open("rb") if ics else nullcontext() as calendar:
         files = {"ics": (Path(ics).name, calendar, "text/calendar")} if calendar is not None else None
-        return client.post(f"{ROUTE}/{digest}/finish", data=data, files=files)
+        return client.post(url, data=data, files=files)
+
+
+def unreachable(base: str, exc: Exception) -> str:
+    """Why a server could not be reached, in one line."""
+    return f"cannot reach {base}: {' '.join(str(exc).split()) or type(exc).__name__}"
 
 
 def _digest(path: Path) -> str:

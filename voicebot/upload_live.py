@@ -24,7 +24,6 @@ import re
 import shutil
 import threading
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,8 +37,10 @@ from voicebot.upload import (
     TooLarge,
     answer_detail,
     limit_bytes,
+    post_finish,
     receive,
     too_large,
+    unreachable,
     user_folder,
 )
 
@@ -169,7 +170,7 @@ class Sender:
         try:
             answer = self.client.get("/api/session")
         except httpx.HTTPError as exc:
-            self._wait_reason(f"cannot reach {self.base}: {' '.join(str(exc).split()) or type(exc).__name__}")
+            self._wait_reason(unreachable(self.base, exc))
             return
         if answer.status_code in (401, 403):
             raise UserError(f"{self.base} refuses the token ({answer.status_code}): make one with `voicebot users "
@@ -218,7 +219,7 @@ class Sender:
                 answer = self.client.put(f"{ROUTE}/{self.directory.name}/chunks/{number}", content=data,
                                          headers={"Content-Type": "audio/wav"})
             except httpx.HTTPError as exc:
-                self._wait_reason(f"cannot reach {self.base}: {' '.join(str(exc).split()) or type(exc).__name__}")
+                self._wait_reason(unreachable(self.base, exc))
                 return False
             if answer.status_code >= 500:
                 self._wait_reason(f"the server answered {answer.status_code}")
@@ -285,11 +286,9 @@ class Sender:
             wanted = set(range(int(data["chunks"]))) - set(held.json().get("chunks", []))
             if wanted and not self.send_closed(only=wanted):
                 return None
-            with Path(ics).open("rb") if ics else nullcontext() as calendar:
-                files = {"ics": (Path(ics).name, calendar, "text/calendar")} if calendar is not None else None
-                answer = self.client.post(f"{ROUTE}/{recording_id}/finish", data=data, files=files)
+            answer = post_finish(self.client, f"{ROUTE}/{recording_id}/finish", data, ics)
         except httpx.HTTPError as exc:
-            self._wait_reason(f"cannot reach {self.base}: {' '.join(str(exc).split()) or type(exc).__name__}")
+            self._wait_reason(unreachable(self.base, exc))
             return None
         if answer.status_code >= 500:
             self._wait_reason(f"the server answered {answer.status_code}: {answer_detail(answer)}")

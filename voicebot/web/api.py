@@ -412,6 +412,18 @@ class PiecesOut(BaseModel):
 UPLOAD_ID = "The sha256 of the whole file (64 hexadecimal digits): the upload's id"
 
 
+async def _piece_body(request: Request) -> bytes:
+    """The body of a PUT of one piece, read up to the largest piece the server takes (413 past it)."""
+    from voicebot import upload as uploads
+
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > uploads.MAX_PIECE_BYTES:
+            raise uploads.TooLarge(f"a piece is at most {uploads.MAX_PIECE_BYTES // 2**20} MB")
+    return bytes(body)
+
+
 @router.get("/uploads/{upload_id}", response_model=PiecesOut, responses={400: {"description": "Not a sha256"}})
 def upload_pieces(request: Request, upload_id: str = FastPath(..., description=UPLOAD_ID)) -> Any:
     """Which pieces of an upload of yours the server has (to resume an upload cut off)."""
@@ -432,13 +444,9 @@ async def upload_piece(request: Request, upload_id: str = FastPath(..., descript
 
     from voicebot import upload as uploads
 
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > uploads.MAX_PIECE_BYTES:
-            raise uploads.TooLarge(f"a piece is at most {uploads.MAX_PIECE_BYTES // 2**20} MB")
+    body = await _piece_body(request)
     settings, viewer = request.app.state.settings, request.state.user.viewer
-    await run_in_threadpool(uploads.store_piece, settings, viewer, upload_id, number, bytes(body))
+    await run_in_threadpool(uploads.store_piece, settings, viewer, upload_id, number, body)
     return {"upload_id": upload_id, "pieces": await run_in_threadpool(uploads.pieces_held, settings, viewer, upload_id)}
 
 
@@ -485,16 +493,11 @@ async def recording_chunk(request: Request, recording_id: str = FastPath(..., de
     again replaces it, so a retry is harmless."""
     from starlette.concurrency import run_in_threadpool
 
-    from voicebot import upload as uploads
     from voicebot import upload_live
 
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > uploads.MAX_PIECE_BYTES:
-            raise uploads.TooLarge(f"a piece is at most {uploads.MAX_PIECE_BYTES // 2**20} MB")
+    body = await _piece_body(request)
     settings, viewer = request.app.state.settings, request.state.user.viewer
-    await run_in_threadpool(upload_live.store_chunk, settings, viewer, recording_id, number, bytes(body))
+    await run_in_threadpool(upload_live.store_chunk, settings, viewer, recording_id, number, body)
     return {"recording_id": recording_id,
             "chunks": await run_in_threadpool(upload_live.chunks_held, settings, viewer, recording_id)}
 
