@@ -77,7 +77,7 @@ class TeamServer:
     """``voicebot serve`` and ``workers`` ``voicebot worker`` processes for the home and settings in ``env``
     (VOICEBOT_HOME, VOICEBOT_QUEUE_BROKER_URL, ...); ``token`` is a web user's API token for uploads."""
 
-    def __init__(self, env: dict[str, str], token: str, *, workers: int = 2) -> None:
+    def __init__(self, env: dict[str, str], token: str, *, workers: int = 2, queues: list[str] | None = None) -> None:
         from voicebot.config import load_settings
 
         self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("VOICEBOT_")}, **PYTHON_ENV, **env}
@@ -85,9 +85,18 @@ class TeamServer:
         self.settings = load_settings(self.env)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.start_web()
+        self.queues = queues or [""] * workers  # worker n takes queues[n - 1] ("": the default, every queue)
+        self.workers = [self.start_worker(n) for n in range(1, len(self.queues) + 1)]
+
+    def start_web(self) -> None:
+        """`voicebot serve` on this server's port (again, after ``stop_web``: the laptops' address stays)."""
         self.web = self._start("serve", "--port", str(self.port), log="serve.log")
         wait_for(self._listening, 60, lambda: f"voicebot serve did not start: {self.read('serve.log')}")
-        self.workers = [self.start_worker(n) for n in range(1, workers + 1)]
+
+    def stop_web(self) -> None:
+        self.web.send_signal(signal.SIGTERM)
+        self.web.wait(timeout=30)
 
     def _start(self, *args: str, log: str) -> subprocess.Popen:
         with open(self.home / log, "ab") as out:
@@ -109,7 +118,8 @@ class TeamServer:
 
     def start_worker(self, number: int) -> subprocess.Popen:
         log = f"worker{number}.log"
-        process = self._start("worker", log=log)
+        queues = self.queues[number - 1]
+        process = self._start("worker", *(["--queues", queues] if queues else []), log=log)
         wait_for(lambda: " ready." in self.read(log), 60, lambda: f"worker {number} did not start: {self.read(log)}")
         return process
 

@@ -6,10 +6,13 @@ meeting; rule-based minutes.
 - meetings uploaded at once by several laptops (one of them twice) are all processed, each invitee mailed once;
 - a worker's pool process killed (kill -9) during transcription: its job goes back to the queue and the other
   worker finishes it from the transcription checkpoint, invitees still mailed once;
-- Redis stopped for 15 s while a job runs and a laptop uploads: the job completes, the laptop's upload goes
+- Redis stopped for 30 s while a job runs and a laptop uploads: the job completes, the laptop's upload goes
   through once Redis is back, and its meeting is processed;
 - a whole worker killed (its main process and its pool, as when its machine is lost) during transcription: the
-  other worker's sweep finds the job left running, requeues it, and finishes it from the checkpoint."""
+  other worker's sweep finds the job left running, requeues it, and finishes it from the checkpoint;
+- ten laptops at once, three of them sending while they record (`voicebot record --server`'s sender), the web
+  server stopped for 6 s midway: every meeting processed, each invitee mailed once, the transcriptions all by
+  the worker that takes the transcription queue and every other stage by the other."""
 
 from __future__ import annotations
 
@@ -49,9 +52,9 @@ def redis_and_smtp(root: Path) -> tuple[LocalRedis, SmtpServer]:
     return redis, smtp
 
 
-@pytest.fixture(scope="module")
-def team(models_dir, postgres_server, tmp_path_factory):
-    root = tmp_path_factory.mktemp("team")
+def running_team(models_dir, postgres_server, root: Path, **workers):
+    """A team server under ``root`` (Redis, PostgreSQL, SMTP, `voicebot serve`, workers: see TeamServer), yielded
+    as a TeamServer with ``redis``, ``smtp`` and ``laptop`` (a folder for the laptops' files) added."""
     home = root / "server"
     home.mkdir(mode=0o700)
     (home / "models").symlink_to(models_dir, target_is_directory=True)
@@ -62,7 +65,7 @@ def team(models_dir, postgres_server, tmp_path_factory):
     token = add_uploader(load_settings(env))
     team = None
     try:
-        team = TeamServer(env, token, workers=2)
+        team = TeamServer(env, token, **workers)
         team.redis, team.smtp, team.laptop = redis, smtp, root  # type: ignore[attr-defined]
         yield team
     finally:
@@ -71,6 +74,19 @@ def team(models_dir, postgres_server, tmp_path_factory):
         redis.stop()
         smtp.stop()
         postgres_server.drop_database(database)
+
+
+@pytest.fixture(scope="module")
+def team(models_dir, postgres_server, tmp_path_factory):
+    """Two workers that each take every queue."""
+    yield from running_team(models_dir, postgres_server, tmp_path_factory.mktemp("team"), workers=2)
+
+
+@pytest.fixture(scope="module")
+def split_team(models_dir, postgres_server, tmp_path_factory):
+    """Two workers: one takes the transcription queue only (a GPU machine), the other every other stage."""
+    yield from running_team(models_dir, postgres_server, tmp_path_factory.mktemp("split"),
+                            queues=["transcribe", "meetings"])
 
 
 def mailed(team) -> Counter:
@@ -151,7 +167,7 @@ def test_redis_stopped_for_a_while_then_everything_catches_up(team):
     team.redis.stop()
     outage = time.monotonic()
     laptop = team.upload(clip(SAMPLE, team.laptop / "outage.flac", 40, 70, gain=0.8), "Max <max@example.org>")
-    time.sleep(15)
+    time.sleep(30)
     assert laptop.poll() is None, "the laptop keeps trying while the queue is down"
     team.redis.start()
     print(f"Redis was down {time.monotonic() - outage:.1f} s")
@@ -183,3 +199,77 @@ def test_a_whole_worker_lost_during_transcription_is_taken_over_by_the_sweep(tea
     print(f"worker {lost.pid} lost at a checkpoint; its job done by worker {survivor.pid} "
           f"{time.monotonic() - killed_at:.1f} s later, resumed at {resumed[0]['resumed_from']} s")
     assert mailed(team)["noor@example.org"] == 1
+
+
+def record_and_send(team, home: Path, audio: Path, title: str, invite: str) -> tuple[str, bool]:
+    """A laptop recording with `voicebot record --server`'s sender (upload_live.Sender): the recording's 1-second
+    pieces appear five a second (faster than real time), each sent as it closes; then the recording stops and is
+    finished on the server. (The server's meeting id, whether the sender had to wait for the server.)"""
+    from datetime import datetime
+
+    import soundfile as sf
+
+    from voicebot import schema, upload_live
+    from voicebot.record.assemble import assemble
+    from voicebot.record.chunks import ChunkFile
+
+    samples, rate = sf.read(audio, dtype="int16")
+    settings = load_settings({"VOICEBOT_HOME": str(home)})
+    started = datetime.now().astimezone()
+    meeting = schema.Meeting(id=recordings.new_meeting_id(title, started), title=title, device="test",
+                             started_at=started.isoformat(timespec="seconds"), samplerate=rate, channels=1,
+                             status="recording")
+    directory = recordings.meeting_dir(settings.recordings_dir, meeting.id)
+    (directory / recordings.CHUNKS).mkdir(parents=True)
+    recordings.save_meeting(directory, meeting)
+    waited = []
+    sender = upload_live.Sender(team.url, team.token, pause=0.2,
+                                on_progress=lambda p: waited.append(p.waiting) if p.waiting else None)
+    sender.start(directory)
+    for index, start in enumerate(range(0, len(samples), rate)):
+        piece = ChunkFile(directory / recordings.CHUNKS, index, rate, 1)
+        piece.append(samples[start:start + rate].reshape(-1, 1))
+        piece.close()
+        time.sleep(0.2)
+    assert assemble(directory).verified
+    meeting.status = "recorded"
+    recordings.save_meeting(directory, meeting)
+    return sender.finish(meeting, invite=invite, retry_for=120).meeting_id, bool(waited)
+
+
+def test_ten_laptops_some_recording_with_the_server_cut_midway_split_over_two_queues(split_team):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import psutil
+
+    team = split_team
+    clips = [clip(SAMPLE, team.laptop / f"ten-{n}.flac", start, start + 20, gain=gain)
+             for n, (start, gain) in enumerate((s, g) for g in (1.0, 0.8, 0.6) for s in (0, 30, 60))][:9]
+    clips.append(clip(SAMPLE, team.laptop / "ten-9.flac", 15, 35, gain=0.9))
+    started = time.monotonic()
+    uploads = [team.upload(c, f"Up {n} <up{n}@example.org>") for n, c in enumerate(clips[:7])]
+    with ThreadPoolExecutor(3) as pool:
+        recorders = [pool.submit(record_and_send, team, team.laptop / f"recorder-{n}", c, f"Recorded {n}",
+                                 f"Rec {n} <rec{n}@example.org>") for n, c in enumerate(clips[7:])]
+        time.sleep(2)
+        team.stop_web()  # the network cut: every laptop's requests fail until it is back
+        time.sleep(6)
+        team.start_web()
+        sent = [f.result(timeout=300) for f in recorders]
+    ids = [team.meeting_of(p) for p in uploads] + [meeting_id for meeting_id, _ in sent]
+    assert len(set(ids)) == 10
+    assert any(waited for _, waited in sent), "a recording laptop met the cut"
+    team.wait_done(*ids, timeout=900)
+    print(f"10 meetings of 20 s from 10 laptops, the server away 6 s: all processed in "
+          f"{time.monotonic() - started:.1f} s")
+    counts = mailed(team)
+    for n in range(7):
+        assert counts[f"up{n}@example.org"] == 1, counts
+    for n in range(3):
+        assert counts[f"rec{n}@example.org"] == 1, counts
+    transcriber, other = (w.pid for w in team.workers)
+    for meeting_id in ids:
+        ran = {(e["stage"], psutil.Process(e["pid"]).ppid()) for e in read_log(team.directory(meeting_id))
+               if e["event"] == "start"}
+        assert {worker for stage, worker in ran if stage == "transcribe"} == {transcriber}, ran
+        assert {worker for stage, worker in ran if stage != "transcribe"} == {other}, ran

@@ -300,10 +300,12 @@ STAGE_NAMES = tuple(s.name for s in STAGES)
 
 
 def process(settings: Settings, meeting_id: str, *, email: bool | None = None, redo_from: str | None = None,
-            force: bool = True, hook: Hook | None = None, confirm: Callable[[Job], None] | None = None) -> Job:
+            force: bool = True, hook: Hook | None = None, confirm: Callable[[Job], None] | None = None,
+            through: str | None = None) -> Job:
     """Run the stages a meeting still needs; the finished Job. Raises StageFailed where a stage fails.
 
-    ``redo_from`` runs that stage (and every one after it) even if done. ``force``: a stage that has
+    ``redo_from`` runs that stage (and every one after it) even if done. ``through``: stop after that
+    stage (the team server's transcription queue runs only it). ``force``: a stage that has
     used up its attempts gets one more (``resume`` passes False and leaves it alone). ``confirm`` is
     called once the speakers are named, before the minutes are drafted (the meeting still locked):
     a person may correct speakers.json there (``voicebot record`` asks the organiser)."""
@@ -322,11 +324,21 @@ def process(settings: Settings, meeting_id: str, *, email: bool | None = None, r
         first = first_to_run(job, states, redo_from)
         for stage in STAGES[:first]:
             job.emit(stage.name, "skip", detail="done")
-        for stage in STAGES[first:]:
+        last = STAGE_NAMES.index(through) + 1 if through else len(STAGES)
+        for stage in STAGES[first:last]:
             if stage.name == "minutes" and confirm is not None:
                 confirm(job)
             run_stage(job, stage, states.get(stage.name, {}), force=force)
     return job
+
+
+def needs(settings: Settings, meeting_id: str, stage_name: str) -> bool:
+    """True when ``stage_name`` of a meeting is not done yet (or its files are gone); reads, locks nothing."""
+    stage = STAGES[STAGE_NAMES.index(stage_name)]
+    directory = recordings.meeting_dir(settings.recordings_dir, meeting_id)
+    with open_archive(settings) as db:
+        row = db.job_stages(meeting_id).get(stage_name, {})
+    return not (row.get("state") == "done" and all((directory / name).is_file() for name in stage.artifacts))
 
 
 def first_to_run(job: Job, states: dict[str, dict], redo_from: str | None) -> int:

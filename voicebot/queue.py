@@ -1,13 +1,15 @@
 """Processing on a task queue, for a team server: Celery with a Redis broker.
 
-One task per meeting, ``voicebot.process_meeting(meeting_id)``, on one queue
-(``meetings``); it calls ``pipeline.process``, the function ``voicebot
-process`` runs, which skips the stages done and continues a transcription from
-its checkpoint. There is no second implementation of a stage here, and no
-split of the stages into queues (a GPU machine taking only transcription would
-need the recordings' artifacts handed between machines; one queue keeps it to
-"any worker runs any meeting", all of them mounting the same home folder and
-archive).
+One task, ``voicebot.process_meeting(meeting_id, through=None)``, on two
+queues: ``transcribe`` runs a meeting's transcription alone (``through=
+"transcribe"``) and then puts the meeting on ``meetings``, which runs every
+stage left (diarization, speakers, minutes, archive, mail). Both call
+``pipeline.process``, the function ``voicebot process`` runs, which skips the
+stages done and continues a transcription from its checkpoint: there is no
+second implementation of a stage here. A worker takes both queues by default;
+a GPU machine takes ``--queues transcribe`` and a small one ``--queues
+meetings``. The stages hand their files over through the home folder every
+worker mounts (and the archive they share), as they do on one machine.
 
 Delivery: a job is acknowledged when it ends (``acks_late``), a worker takes
 one job at a time (prefetch 1), a job whose worker process dies (kill -9, out
@@ -39,8 +41,9 @@ from voicebot import recordings
 from voicebot.config import Settings
 from voicebot.errors import UserError
 
-QUEUE = "meetings"  # the only queue: every task is one meeting's whole pipeline
-QUEUES = (QUEUE,)
+TRANSCRIBE = "transcribe"  # a meeting's transcription alone (the heaviest stage: a GPU machine's queue)
+QUEUE = "meetings"  # every stage of a meeting still to run
+QUEUES = (TRANSCRIBE, QUEUE)
 TASK = "voicebot.process_meeting"
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 
@@ -95,8 +98,9 @@ def make_app(settings: Settings):
     )
 
     @app.task(name=TASK, bind=True, max_retries=settings.pipeline.max_attempts)
-    def process_meeting(task, meeting_id: str) -> str:
-        return run_job(settings, meeting_id, retry=lambda: task.retry(countdown=settings.queue.retry_seconds))
+    def process_meeting(task, meeting_id: str, through: str | None = None) -> str:
+        return run_job(settings, meeting_id, retry=lambda: task.retry(countdown=settings.queue.retry_seconds),
+                       through=through)
 
     return app
 
@@ -112,13 +116,14 @@ def app_for(settings: Settings):
     return entry[2]
 
 
-def run_job(settings: Settings, meeting_id: str, *, retry) -> str:
-    """What a worker does with a job: the meeting's pipeline, from wherever it stopped. ``retry()`` raises the
-    task's retry (a stage failed, attempts remain); a job for a meeting another process holds is dropped."""
+def run_job(settings: Settings, meeting_id: str, *, retry, through: str | None = None) -> str:
+    """What a worker does with a job: the meeting's pipeline, from wherever it stopped (``through``: up to that
+    stage, then the meeting goes on the queue of the stages left). ``retry()`` raises the task's retry (a stage
+    failed, attempts remain); a job for a meeting another process holds is dropped."""
     from voicebot import pipeline
 
     try:
-        job = pipeline.process(settings, meeting_id, force=False)
+        job = pipeline.process(settings, meeting_id, force=False, through=through)
     except pipeline.Busy:
         log.info("%s: another process is working on it; job dropped", meeting_id)
         return "busy"
@@ -130,15 +135,47 @@ def run_job(settings: Settings, meeting_id: str, *, retry) -> str:
     except UserError as exc:  # no such meeting, not ready: nothing a retry would change
         log.warning("%s: %s", meeting_id, exc)
         return "refused"
-    return f"done ({', '.join(job.ran) or 'nothing left to do'})"
+    done = f"done ({', '.join(job.ran) or 'nothing left to do'})"
+    if through:
+        hand_on(settings, meeting_id)
+    return done
+
+
+def hand_on(settings: Settings, meeting_id: str, *, pause: float = 1.0) -> None:
+    """Put a meeting on the queue of its stages left, waiting for the broker as long as it takes: the job that
+    ran the first stages is acknowledged only after this, and with the broker away no other job can start
+    anyway (nothing is left waiting between two queues)."""
+    import time
+
+    while True:
+        try:
+            enqueue(settings, meeting_id)
+            return
+        except QueueUnavailable as exc:
+            log.warning("%s: %s; handed on once the broker is back", meeting_id, exc)
+            time.sleep(pause)
+            pause = min(pause * 2, 30.0)
+
+
+def queue_for(settings: Settings, meeting_id: str) -> str:
+    """The queue a meeting's next job goes to: transcription first, on a queue of its own."""
+    from voicebot import pipeline
+
+    try:
+        return TRANSCRIBE if pipeline.needs(settings, meeting_id, "transcribe") else QUEUE
+    except (UserError, OSError):  # no such meeting: the job says so where it runs
+        return QUEUE
 
 
 def enqueue(settings: Settings, meeting_id: str) -> None:
-    """Put a meeting's job on the queue; QueueUnavailable when the broker cannot be reached."""
+    """Put a meeting's next job on its queue; QueueUnavailable when the broker cannot be reached."""
     from kombu.exceptions import OperationalError
 
+    name = queue_for(settings, meeting_id)
+    through = {"through": "transcribe"} if name == TRANSCRIBE else {}
     try:
-        app_for(settings).send_task(TASK, args=[meeting_id], queue=QUEUE, retry=True, retry_policy=PUBLISH_RETRY)
+        app_for(settings).send_task(TASK, args=[meeting_id], kwargs=through, queue=name, retry=True,
+                                    retry_policy=PUBLISH_RETRY)
     except (OperationalError, OSError) as exc:
         raise QueueUnavailable(f"the task queue at {redacted(settings.queue.broker_url)} cannot be reached "
                                f"({' '.join(str(exc).split())[:200]}); try again later") from None
@@ -235,19 +272,24 @@ def orphan_sweep(settings: Settings):
 
 
 def snapshot(settings: Settings, timeout: float = 1.0) -> dict:
-    """The queue as ``voicebot status`` shows it: the broker (reachable?), jobs waiting, and the workers that
-    answered within ``timeout`` with the meetings they are on."""
+    """The queue as ``voicebot status`` shows it: the broker (reachable?), jobs waiting (in all, and per queue),
+    the workers that answered within ``timeout`` with the meetings they are on, and the queues each takes."""
     app = app_for(settings)
     result: dict = {"broker": redacted(settings.queue.broker_url), "reachable": False, "waiting": None,
-                    "workers": {}}
+                    "queues": {}, "workers": {}, "takes": {}}
     try:
         with app.connection_for_read() as conn:
             conn.ensure_connection(max_retries=1, timeout=timeout)
-            result["waiting"] = int(conn.default_channel.client.llen(QUEUE))  # Redis: the queue is a list
+            client = conn.default_channel.client
+            result["queues"] = {name: int(client.llen(name)) for name in QUEUES}  # Redis: a queue is a list
+            result["waiting"] = sum(result["queues"].values())
         result["reachable"] = True
-        active = app.control.inspect(timeout=timeout).active() or {}
+        inspect = app.control.inspect(timeout=timeout)
+        active = inspect.active() or {}
+        takes = inspect.active_queues() or {}
     except Exception as exc:  # noqa: BLE001 -- status reports the broker down, whatever the error
         result["error"] = " ".join(str(exc).split())[:200]
         return result
     result["workers"] = {name: [task.get("args", [None])[0] for task in tasks] for name, tasks in active.items()}
+    result["takes"] = {name: [q.get("name") for q in queues] for name, queues in takes.items()}
     return result

@@ -289,14 +289,19 @@ def print_queue(queue: dict) -> None:
         console.print(f"queue: [red]broker down[/] ({escape(queue['broker'])}: {escape(queue.get('error', ''))})",
                       highlight=False, soft_wrap=True)
         return
-    workers = queue["workers"]
-    console.print(f"queue: {queue['waiting']} waiting, {len(workers)} worker(s) answering "
+    workers, takes = queue["workers"], queue.get("takes", {})
+    per_queue = ", ".join(f"{name} {count}" for name, count in queue.get("queues", {}).items())
+    console.print(f"queue: {queue['waiting']} waiting ({per_queue}), {len(workers)} worker(s) answering "
                   f"({escape(queue['broker'])})", highlight=False, soft_wrap=True)
     if not workers:
         console.print("  [yellow]no worker answered[/]: start one with `voicebot worker`")
+    for name, count in queue.get("queues", {}).items():
+        if count and workers and not any(name in taken for taken in takes.values()):
+            console.print(f"  [yellow]no worker takes the {name} queue[/]: start one with `voicebot worker "
+                          f"--queues {name}`", highlight=False)
     for name, meetings in sorted(workers.items()):
-        console.print(f"  {escape(name)}: {escape(', '.join(meetings)) if meetings else 'idle'}", highlight=False,
-                      soft_wrap=True)
+        console.print(f"  {escape(name)} ({', '.join(takes.get(name, [])) or '?'}): "
+                      f"{escape(', '.join(meetings)) if meetings else 'idle'}", highlight=False, soft_wrap=True)
 
 
 @app.command()

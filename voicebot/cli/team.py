@@ -14,8 +14,9 @@ from voicebot.cli.app import app, console, err_console, settings
 
 @app.command()
 def worker(
-    queues: str = typer.Option("meetings", "--queues", "-Q", help="Queues to take jobs from, comma-separated "
-                                                                 "(one today: meetings)."),
+    queues: str = typer.Option("transcribe,meetings", "--queues", "-Q", help="Queues to take jobs from, "
+                               "comma-separated: transcribe (transcription alone: a GPU machine), meetings (every "
+                               "other stage)."),
     concurrency: int = typer.Option(1, "--concurrency", "-c", help="Meetings processed at once, each in its own "
                                                                    "process (up to about 1.4 GB of memory each)."),
 ) -> None:
