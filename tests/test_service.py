@@ -84,7 +84,8 @@ def test_broker_down_alerts_once_then_once_when_back(home, hook):
     from voicebot.config import load_settings
 
     settings = load_settings({"VOICEBOT_HOME": str(home), "VOICEBOT_MAIL_ADMIN": "ops@example.org",
-                              "VOICEBOT_QUEUE_BROKER_URL": DOWN["broker"], "VOICEBOT_QUEUE_ALERT_WEBHOOK": hook.url})
+                              "VOICEBOT_QUEUE_BROKER_URL": DOWN["broker"], "VOICEBOT_QUEUE_ALERT_WEBHOOK": hook.url,
+                              "VOICEBOT_QUEUE_REPORT_HOUR": "-1"})  # the morning report: its own test
     answers = [DOWN, DOWN, DOWN, up(), up()]
     watch = service.Watch(settings, snapshot=lambda: answers.pop(0))
     health = watch.check()
@@ -128,6 +129,53 @@ def test_workers_silent_while_jobs_wait(home):
     answer[0] = up(0)  # nothing waits any more
     assert watch.check().open == {}
     assert service.problems(up(0), silent_for=1e9, silence_limit=60) == ({}, {"broker", "workers"})
+
+
+def test_the_morning_report_tells_the_admins_about_yesterday_once(home):
+    from datetime import datetime, timedelta
+
+    from archive_samples import store_meeting
+
+    from voicebot.config import load_settings
+    from voicebot.mail import compose_service_alert
+
+    settings = load_settings({"VOICEBOT_HOME": str(home), "VOICEBOT_MAIL_ADMIN": "ops@example.org",
+                              "VOICEBOT_QUEUE_BROKER_URL": DOWN["broker"], "VOICEBOT_QUEUE_REPORT_HOUR": "7"})
+    morning = datetime.now().astimezone().replace(hour=8, minute=0, second=0, microsecond=0)
+    yesterday = morning - timedelta(days=1)
+    with open_archive(settings) as db:
+        for n, hour in enumerate((9, 14)):  # two meetings yesterday, one processed, one failed in transcription
+            meeting_id = f"{yesterday:%Y%m%d}-{hour:02d}0000-sync-{n}abc"
+            store_meeting(db, home, meeting_id, f"Sync {n}", yesterday.replace(hour=hour).isoformat(),
+                          [("Ana", "Hello.")])
+            db.backend.execute("UPDATE meetings SET duration = 1800.0 WHERE id = ?", (meeting_id,))
+        store_meeting(db, home, f"{morning:%Y%m%d}-090000-today-9abc", "Today", morning.replace(hour=9).isoformat(),
+                      [("Ana", "Hello.")])  # not yesterday: not counted
+        for stage in ("transcribe", "diarize", "speakers", "minutes", "archive", "send"):
+            db.set_stage(f"{yesterday:%Y%m%d}-090000-sync-0abc", stage, "done")
+        db.set_stage(f"{yesterday:%Y%m%d}-140000-sync-1abc", "transcribe", "failed", error="out of memory")
+        failed = db.add_incident(f"{yesterday:%Y%m%d}-140000-sync-1abc", "transcribe", "out of memory")
+        broker = db.open_service_incident("broker", "the broker is unreachable")
+        db.close_service_incident("broker")
+        at = yesterday.replace(hour=15).astimezone().isoformat()
+        db.backend.execute("UPDATE incidents SET created_at = ? WHERE id IN (?, ?)", (at, failed, broker))
+        db.backend.execute("UPDATE incidents SET resolved_at = ? WHERE id = ?",
+                           ((yesterday.replace(hour=15, minute=12)).astimezone().isoformat(), broker))
+        db.enqueue(compose_service_alert(settings, key="waiting", subject="x", body="y"))  # an email waiting
+    subject, text = service.daily_report(settings, yesterday.date())
+    assert subject == f"voicebot, {yesterday.date()}: 2 meetings, 1.0 h, 1 to look at"
+    assert "Meetings recorded or uploaded: 2 (1.0 h of audio); not processed yet: 1" in text
+    assert "15:00 service: the broker is unreachable: over after 12 min" in text
+    assert "15:00 meeting" in text and "out of memory: not processed yet" in text
+    # serve's check mails it once the report hour has come, once (a second server, a restart: still once)
+    watch = service.Watch(settings, snapshot=lambda: up(), clock=lambda: morning.timestamp() - 2 * 3600)
+    watch.check()
+    assert not [m for m in admin_mail(settings) if m["Subject"] == subject]  # 06:00: not yet
+    for clock in (morning.timestamp(), morning.timestamp() + 60):
+        service.Watch(settings, snapshot=lambda: up(), clock=lambda: clock).check()
+    reports = [m for m in admin_mail(settings) if m["Subject"] == subject]
+    assert len(reports) == 1 and reports[0]["To"] == "ops@example.org"
+    assert "Emails sent that day: 0; waiting now: 0" in service.daily_report(settings, yesterday.date())[1]
 
 
 def test_banner_for_every_logged_in_user_and_the_admins_view(home):
@@ -178,7 +226,7 @@ def test_redis_stopped_then_started_on_a_real_server(tmp_path, hook):
     redis, smtp = redis_and_smtp(tmp_path)
     env = {"VOICEBOT_HOME": str(home), "VOICEBOT_QUEUE_BROKER_URL": redis.url, "VOICEBOT_SMTP_URL": smtp.url,
            "VOICEBOT_MAIL_ADMIN": "ops@example.org", "VOICEBOT_QUEUE_CHECK_SECONDS": "1",
-           "VOICEBOT_QUEUE_ALERT_WEBHOOK": hook.url}
+           "VOICEBOT_QUEUE_ALERT_WEBHOOK": hook.url, "VOICEBOT_QUEUE_REPORT_HOUR": "-1"}  # no morning report here
     settings = load_settings(env)
     token = add_uploader(settings)
     with open_archive(settings) as db:

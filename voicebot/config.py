@@ -144,6 +144,7 @@ class QueueSettings:
     check_seconds: float = 20.0  # how often `voicebot serve` checks the broker and the workers (voicebot.service)
     worker_silence_seconds: float = 120.0  # jobs waiting and no worker answering for this long: a service incident
     alert_webhook: str = ""  # also POST service incidents and recoveries here ({"text": ...}; ntfy, Slack...)
+    report_hour: int = 7  # from this hour (the server's time) `voicebot serve` mails the admins yesterday's report; -1: never
 
 
 @dataclass

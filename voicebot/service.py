@@ -15,6 +15,11 @@ process whose insert opened it, or whose update closed it, sends the news.
 
 What is checked comes from ``queue.snapshot`` (broker reachable, jobs waiting, workers answering and
 their meetings), the figures ``voicebot status`` shows.
+
+The morning report (``daily_report``): from ``queue.report_hour`` the same check mails the admins
+yesterday's figures, once (the message's id is made from the day): meetings and hours recorded, meetings
+not processed, emails sent, waiting and failed, and every incident of the day with how it ended.
+``voicebot report`` shows it for any day and can mail it.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 
 from voicebot.config import Settings
@@ -85,6 +90,7 @@ class Watch:
         self.last_answer = clock()  # the silence of the workers counts from when this process started
         self.seen: dict[str, float] = {}  # worker name -> when it last answered
         self.health: Health | None = None
+        self.reported: date | None = None  # the last day whose report this process queued
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -122,7 +128,17 @@ class Watch:
                    for name, seen in sorted(self.seen.items())}
         self.health = Health(checked_at=now, reachable=bool(snap.get("reachable")), waiting=waiting,
                              unfinished=unfinished, workers=workers, open=still)
+        self._report(datetime.fromtimestamp(now).astimezone())
         return self.health
+
+    def _report(self, now: datetime) -> None:
+        """Yesterday's report, once the report hour has come (once per process; the outbox keeps it to once)."""
+        hour = self.settings.queue.report_hour
+        yesterday = now.date() - timedelta(days=1)
+        if hour < 0 or now.hour < hour or self.reported == yesterday:
+            return
+        send_daily_report(self.settings, yesterday)
+        self.reported = yesterday
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -184,3 +200,72 @@ def post_webhook(url: str, text: str) -> bool:
         log.warning("alert webhook answered HTTP %s", reply.status_code)
         return False
     return True
+
+
+# --- the morning report ----------------------------------------------------------------------------------
+
+
+def daily_report(settings: Settings, day: date) -> tuple[str, str]:
+    """(subject, text) of the report on ``day`` (a day of the server's time zone): see the module's docstring."""
+    from voicebot.archive import open_archive
+    from voicebot.pipeline import STAGE_NAMES
+
+    start = datetime(day.year, day.month, day.day).astimezone()
+    end = start + timedelta(days=1)
+
+    def on_day(stamp: str | None) -> bool:
+        return bool(stamp) and start <= datetime.fromisoformat(stamp).astimezone() < end
+
+    with open_archive(settings) as db:
+        meetings = db.list_meetings(since=start, until=end - timedelta(microseconds=1))
+        stages_of = {m["id"]: db.job_stages(m["id"]) for m in meetings}
+        happened = [r for r in db.incidents(limit=10000) if on_day(r["created_at"])]
+        later = {r["meeting_id"]: db.job_stages(r["meeting_id"]) for r in happened if r["meeting_id"]}
+        mail = {status: len(db.outbox_list(status)) for status in ("sent", "pending", "failed")}
+        sent_that_day = sum(on_day(m.sent_at) for m in db.outbox_list("sent"))
+    hours = sum(float(m["duration"] or 0) for m in meetings) / 3600
+
+    def finished(stages: dict) -> bool:
+        return [stages.get(name, {}).get("state") for name in STAGE_NAMES] == ["done"] * len(STAGE_NAMES)
+
+    unprocessed = [m for m in meetings if not finished(stages_of[m["id"]])]
+    lines = [f"voicebot on {day.isoformat()} ({settings.web_address})", "",
+             f"Meetings recorded or uploaded: {len(meetings)} ({hours:.1f} h of audio); not processed yet: "
+             f"{len(unprocessed)}" + (f" ({', '.join(m['id'] for m in unprocessed[:10])})" if unprocessed else ""),
+             f"Emails sent that day: {sent_that_day}; waiting now: {mail['pending']}; failed for good: "
+             f"{mail['failed']}", "", f"Incidents: {len(happened) or 'none'}"]
+    for row in sorted(happened, key=lambda r: r["created_at"]):
+        when = datetime.fromisoformat(row["created_at"]).astimezone().strftime("%H:%M")
+        if row.get("kind", "meeting") != "meeting":
+            if row["resolved_at"]:
+                lasted = datetime.fromisoformat(row["resolved_at"]) - datetime.fromisoformat(row["created_at"])
+                ended = f"over after {max(1, round(lasted.total_seconds() / 60))} min"
+            else:
+                ended = "still going on"
+            lines.append(f"- {when} service: {row['error']}: {ended}")
+        else:
+            stages = later.get(row["meeting_id"], {})
+            ended = "processed since" if finished(stages) else "not processed yet (`voicebot process` retries it)"
+            lines.append(f"- {when} meeting {row['meeting_id']}, stage {row['stage']}: {row['error'][:200]}: {ended}")
+    trouble = len(unprocessed) + mail["failed"] + sum(1 for r in happened if not r["resolved_at"]
+                                                     and r.get("kind", "meeting") != "meeting")
+    subject = (f"voicebot, {day.isoformat()}: {len(meetings)} meeting{'s' if len(meetings) != 1 else ''}, "
+               f"{hours:.1f} h" + (f", {trouble} to look at" if trouble else ", all well"))
+    return subject, "\n".join(lines)
+
+
+def send_daily_report(settings: Settings, day: date) -> int:
+    """Queue the report on ``day`` for the admins (mail.admin) and send it; 1 when queued, 0 when it was
+    already (or no admin is set)."""
+    from voicebot import mail
+    from voicebot.archive import open_archive
+
+    subject, text = daily_report(settings, day)
+    with open_archive(settings) as db:
+        queued = db.enqueue(mail.compose_service_alert(settings, key=f"report:{day.isoformat()}", subject=subject,
+                                                       body=text))
+        try:
+            mail.deliver(db, settings)
+        except UserError as exc:
+            log.warning("daily report not mailed: %s", exc)
+    return queued

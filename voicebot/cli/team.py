@@ -1,5 +1,5 @@
-"""`voicebot worker` (process meetings from the team server's task queue) and `voicebot upload` (send a
-recording to a team server)."""
+"""`voicebot worker` (process meetings from the team server's task queue), `voicebot upload` (send a
+recording to a team server) and `voicebot report` (the day's report for the admins)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from voicebot.cli.app import app, console, err_console, settings
+from voicebot.errors import UserError
 
 
 @app.command()
@@ -82,3 +83,28 @@ def upload(
     how = "queued for the workers" if sent.processing == "queue" else "the server processes it"
     again = " (uploaded before: the same meeting)" if sent.reused else ""
     console.print(f"uploaded{again}; {how}: {escape(sent.url)}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def report(
+    day: str = typer.Option("", "--day", help="The day, YYYY-MM-DD. Default: yesterday."),
+    send: bool = typer.Option(False, "--send", help="Also mail it to mail.admin (once per day: again does nothing). "
+                                                    "`voicebot serve` mails yesterday's from queue.report_hour."),
+) -> None:
+    """The day's report for the admins: meetings and hours, what was not processed, emails, incidents and how
+    each ended."""
+    from datetime import date, timedelta
+
+    from voicebot import service
+
+    try:
+        when = date.fromisoformat(day.strip()) if day.strip() else date.today() - timedelta(days=1)
+    except ValueError:
+        raise UserError(f"--day {day!r} is not a date like 2026-11-24") from None
+    subject, text = service.daily_report(settings(), when)
+    console.print(subject, highlight=False, soft_wrap=True)
+    console.print(escape(text), highlight=False, soft_wrap=True)
+    if send:
+        queued = service.send_daily_report(settings(), when)
+        console.print("mailed to mail.admin" if queued else "not mailed: already sent for that day, or no mail.admin",
+                      highlight=False)
