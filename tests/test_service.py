@@ -73,6 +73,13 @@ def test_one_open_service_incident_per_kind(archive_settings):
         again = db.open_service_incident("broker", "the broker is unreachable")
         assert again not in (None, first)
         assert len(db.service_incidents()) == 3 and len(db.incidents()) == 5
+        assert [e["event"] for e in db.incident(first)["timeline"]] == ["opened: the broker is unreachable", "over"]
+        db.set_incident_note(first, "  Redis restarted by hand.  ", "ann")
+        noted = db.incident(first)
+        assert (noted["note"], noted["note_by"]) == ("Redis restarted by hand.", "ann")
+        assert noted["timeline"][-1]["event"] == "note written by ann"
+        meeting_incident = next(r for r in db.incidents() if r["kind"] == "meeting")
+        assert [e["event"] for e in db.incident(meeting_incident["id"])["timeline"]] == ["stage transcribe failed: boom"]
 
 
 def admin_mail(settings) -> list:
@@ -106,6 +113,10 @@ def test_broker_down_alerts_once_then_once_when_back(home, hook):
     with open_archive(settings) as db:
         (row,) = db.service_incidents()
         assert row["kind"] == "broker" and row["resolved_at"]
+        timeline = [e["event"] for e in db.incident(row["id"])["timeline"]]
+    assert timeline == ["opened: the broker redis://127.0.0.1:9/0 is unreachable (0 unfinished)",
+                        "admins mailed that it opened (ops@example.org)", "webhook told that it opened", "over",
+                        "admins mailed that it is over (ops@example.org)", "webhook told that it is over"]
 
 
 def test_workers_silent_while_jobs_wait(home):
@@ -180,7 +191,7 @@ def test_the_morning_report_tells_the_admins_about_yesterday_once(home):
 
 def test_banner_for_every_logged_in_user_and_the_admins_view(home):
     from fastapi.testclient import TestClient
-    from web_helpers import login
+    from web_helpers import csrf_of, login
 
     from voicebot.config import load_settings
     from voicebot.web.app import create_app
@@ -206,6 +217,27 @@ def test_banner_for_every_logged_in_user_and_the_admins_view(home):
         assert ("Processing service" in dashboard) == (name == "ann")
         if name == "ann":
             assert "unreachable" in dashboard and "<strong>open</strong>" in dashboard
+    # the incident's page: its timeline and the post-incident note, for admins only
+    with open_archive(settings) as db:
+        (row,) = db.service_incidents()
+    path = f"/admin/incidents/{row['id']}"
+    assert f'href="{path}"' in dashboard
+    page = http.get(path, headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "opened: the broker" in page.text and "no mail to the admins" in page.text
+    csrf = csrf_of(page.text)
+    saved = http.post(f"{path}/note", data={"note": "Redis ran out of memory; maxmemory raised.", "csrf_token": csrf},
+                      follow_redirects=False)
+    assert saved.status_code == 303
+    page = http.get(path, headers={"Accept": "text/html"}).text
+    assert "Redis ran out of memory; maxmemory raised.</textarea>" in page and "By ann" in page
+    assert "note written by ann" in page
+    assert http.get("/admin/incidents/999999", headers={"Accept": "text/html"}).status_code == 404
+    http.cookies.clear()
+    login(http, "bob", "correct horse battery")
+    assert http.get(path, headers={"Accept": "text/html"}).status_code == 403
+    assert http.post(f"{path}/note", data={"note": "mine", "csrf_token": csrf_of(http.get("/").text)}).status_code == 403
+    with open_archive(settings) as db:
+        assert db.incident(row["id"])["note"] == "Redis ran out of memory; maxmemory raised."
 
 
 @pytest.mark.slow

@@ -33,7 +33,7 @@ from web_helpers import (
 PUBLIC = {("GET", "/login"), ("HEAD", "/login"), ("POST", "/login"), ("GET", "/static/login.css"),
           ("HEAD", "/static/login.css")}
 PARAMS = {"meeting_id": EN_ID, "fmt": "txt", "token_id": "0123456789ab", "name": USER, "upload_id": "0" * 64,
-          "number": "0"}
+          "number": "0", "recording_id": "20261124-093000-laptop-a1b2", "incident_id": "1"}
 
 
 def _routes(app) -> list:

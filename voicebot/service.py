@@ -175,14 +175,20 @@ def tell(settings: Settings, db, row: dict[str, Any], *, opened: bool, waiting: 
         subject = f"voicebot: processing is back ({row['kind']})"
         text = (f"Over: {row['error']} since {since(row)} (service incident #{row['id']}). "
                 f"Processing goes on; {waiting} meeting(s) not processed yet.")
+    news = "that it opened" if opened else "that it is over"
     try:
-        db.enqueue(mail.compose_service_alert(settings, key=f"{row['id']}:{'open' if opened else 'closed'}",
-                                              subject=subject, body=text))
+        queued = db.enqueue(mail.compose_service_alert(settings, key=f"{row['id']}:{'open' if opened else 'closed'}",
+                                                       subject=subject, body=text))
         mail.deliver(db, settings)
+        db.incident_event(row["id"], f"admins mailed {news} ({settings.mail.admin})" if queued
+                          else "no mail to the admins: mail.admin is not set")
     except UserError as exc:  # a bad mail.admin or sender: `voicebot doctor` says why; the webhook still goes
         log.warning("service alert not mailed: %s", exc)
+        db.incident_event(row["id"], f"admins not mailed: {exc}")
     log.warning("%s", text)
-    post_webhook(settings.queue.alert_webhook, text)
+    if settings.queue.alert_webhook.strip():
+        taken = post_webhook(settings.queue.alert_webhook, text)
+        db.incident_event(row["id"], f"webhook told {news}" if taken else "the webhook did not take the alert")
 
 
 def post_webhook(url: str, text: str) -> bool:

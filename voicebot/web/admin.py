@@ -1,6 +1,6 @@
-"""The admin's users page: add a user, disable or enable one, reset a password, change an
-email address or a role. Every route asks the archive for itself with ``db.admin()``, which
-refuses anyone but an admin (403)."""
+"""The admin's pages: users (add a user, disable or enable one, reset a password, change an
+email address or a role) and an incident (its timeline, and the post-incident note). Every route
+asks the archive for itself with ``db.admin()``, which refuses anyone but an admin (403)."""
 
 from __future__ import annotations
 
@@ -80,3 +80,26 @@ def change_user(request: Request, name: str, action: str = Form(..., max_length=
     else:
         session.flash(done)
     return _back()
+
+
+@router.get("/incidents/{incident_id}")
+def incident(request: Request, incident_id: int, db=Depends(get_db)) -> Any:
+    from voicebot.web.views import NotFound
+
+    row = db.admin().incident(incident_id)
+    if row is None:
+        raise NotFound(f"no incident {incident_id}")
+    return page(request, "admin_incident.html", {"incident": row})
+
+
+@router.post("/incidents/{incident_id}/note")
+def incident_note(request: Request, incident_id: int, note: str = Form("", max_length=5000),
+                  db=Depends(get_db)) -> Any:
+    from voicebot.web.views import NotFound
+
+    archive = db.admin()
+    if archive.incident(incident_id) is None:
+        raise NotFound(f"no incident {incident_id}")
+    archive.set_incident_note(incident_id, note, request.state.user.name)
+    request.state.session.flash("Note saved." if note.strip() else "Note removed.")
+    return RedirectResponse(f"/admin/incidents/{incident_id}", status_code=303)
