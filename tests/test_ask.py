@@ -224,11 +224,36 @@ def test_claims_whose_citations_do_not_hold_are_dropped(archive_settings, home):
             {"text": "Everyone agreed.", "passages": []},
             {"text": "La bêta est retardée de deux semaines à cause du bug de paiement.", "passages": [other]},
         ]}
-        claims, dropped = ask.checked_claims(reply, passages)
+        read = ask.readings("beta release date", passages)
+        claims, dropped = ask.checked_claims(reply, read)
         # kept with the passages that say them (a wrong number corrected), the others dropped
         assert [(c.text[:8], c.citations) for c in claims] == [("The beta", [beta]), ("La bêta ", [beta])]
         assert dropped == 2
-        assert ask.checked_claims({"found": False, "claims": reply["claims"]}, passages) == ([], 0)
+        assert ask.checked_claims({"found": False, "claims": reply["claims"]}, read) == ([], 0)
+
+
+def test_the_model_reads_the_sentences_of_a_passage_closest_to_the_question():
+    from voicebot.archive.vectors import Line
+
+    said = [("Ana", "Good morning everyone, thanks for coming in so early today."),
+            ("Ana", "The coffee machine on the second floor is broken again, so bring your own mug."),
+            ("Ben", "About the budget: we will spend forty thousand euros on the new servers this year."),
+            ("Ben", "The parking lot will be repainted next week, please park on the street."),
+            ("Ana", "Marketing still waits for the photos of the new office for the website."),
+            ("Ana", "Lunch is at noon as usual, and the canteen has a vegetarian menu."),
+            ("Ben", "The printer needs new toner, I ordered two cartridges from the usual shop."),
+            ("Ana", "Next Friday the office closes early because of the building's fire drill.")]
+    lines = [Line(who, 10.0 * i, 10.0 * i + 9, text) for i, (who, text) in enumerate(said)]
+    passage = Passage("m1", "Weekly", "2026-11-24T09:00:00+01:00", 0.0, 59.0, lines, 1.0)
+    reading, = ask.readings("How much money goes to the servers?", [passage])
+    shown = [said[k][1] for k in reading.shown]
+    assert said[2][1] in shown and sum(len(t.split()) for t in shown) <= ask.FOCUS_WORDS < len(passage.text.split())
+    assert reading.shown == sorted(reading.shown) and "Ben: About the budget" in reading.text
+    assert reading.text.startswith("...") or reading.shown[0] == 0
+    # the prompt shows the focused text with the meeting's title and date; the citation keeps the whole passage
+    prompt = ask.messages("How much money goes to the servers?", [reading], "en")[1]["content"]
+    assert "[1] (Weekly, 2026-11-24)" in prompt and reading.text in prompt
+    assert all(text not in prompt for k, (_, text) in enumerate(said) if k not in reading.shown)
 
 
 def test_without_a_model_ask_gives_the_best_passages_and_says_so(home):

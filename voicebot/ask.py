@@ -5,10 +5,12 @@ where every claim cites the moment that says it.
    embedding for the semantic one, fused; the search filters and the access rule apply (``db`` is
    the archive for the command line, a ``MeetingView`` for a web user).
 2. The local language model (``llm/runtime.py``) reads the numbered passages and answers as JSON:
-   claims, each with the numbers of the passages it comes from. A 1.5B model is not trusted
-   blindly: each claim cites only passages holding a segment close to it in meaning (cosine of
-   embeddings at least ``CLAIM_SUPPORT``); a claim citing the wrong number is given the passage
-   that says it; a claim that no passage says is dropped.
+   claims, each with the numbers of the passages it comes from. Reading is most of the time on a
+   laptop (about 43 prompt tokens a second on 2 cores), so of each passage the model reads only its
+   sentences closest in meaning to the question, up to ``FOCUS_WORDS``, in their order, with who
+   said them. A 1.5B model is not trusted blindly: each claim cites only passages holding a
+   sentence close to it in meaning (cosine of embeddings at least ``CLAIM_SUPPORT``); a claim
+   citing the wrong number is given the passage that says it; a claim that no passage says is dropped.
    No claim left: "I did not find it in the meetings".
 3. Without a model (or past its time limit), the answer is the best passages themselves, and says so.
 
@@ -20,18 +22,21 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from voicebot.archive.query import MAX_TERMS, Query, Term, tokenize
 from voicebot.archive.vectors import Passage
 from voicebot.config import Settings
-from voicebot.minutes.text import STOPWORDS, content_words, guess_language
+from voicebot.minutes.text import STOPWORDS, content_words, guess_language, split_sentences
 from voicebot.textfold import fold
+
+if TYPE_CHECKING:
+    import numpy as np
 
 ENGINES = ("auto", "llama", "passages")
 _STOP = {fold(w) for w in STOPWORDS}
-CLAIM_SUPPORT = 0.35  # least cosine between a claim and a segment of a passage it cites (unrelated: < 0.2)
-PASSAGE_WORDS = 100  # each passage is cut to this many words in the prompt (reading it is most of the time)
+CLAIM_SUPPORT = 0.35  # least cosine between a claim and a sentence of a passage it cites (unrelated: < 0.2)
+FOCUS_WORDS = 60  # of each passage the model reads its sentences closest to the question, up to this many words
 ANSWER_TOKENS = 256
 # Words of questions about meetings that say nothing about what is looked for.
 QUESTION_WORDS = {"discuss", "discussed", "discussion", "talk", "talked", "say", "said", "mention", "mentioned",
@@ -117,6 +122,7 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     note: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
+    tokens: dict[str, int] = field(default_factory=dict)  # what the model read ("prompt") and wrote ("answer")
 
     @property
     def text(self) -> str:
@@ -182,16 +188,22 @@ def ask(settings: Settings, db: Any, question: str, *, engine: str | None = None
         answer.note = NOTES["passages" if engine == "passages" else "no_model"][language]
         return answer
     started = time.monotonic()
+    read = readings(question, passages)
+    answer.seconds["focus"] = round(time.monotonic() - started, 3)
+    started = time.monotonic()
     try:
         model = runtime.open_model(settings)
-        reply = model.chat_json(messages(question, passages, language), SCHEMA, max_tokens=ANSWER_TOKENS,
+        prompt = messages(question, read, language)
+        answer.tokens["prompt"] = model.count_tokens("\n".join(m["content"] for m in prompt))
+        reply = model.chat_json(prompt, SCHEMA, max_tokens=ANSWER_TOKENS,
                                 deadline=runtime.Deadline.after(settings.ask.timeout))
+        answer.tokens["answer"] = model.calls[-1].answer_pieces
     except runtime.LLMUnavailable as exc:
         answer.note = NOTES["model_failed"][language].format(reason=str(exc).rstrip("."))
         return answer
     finally:
         answer.seconds["answer"] = round(time.monotonic() - started, 3)
-    claims, dropped = checked_claims(reply, passages)
+    claims, dropped = checked_claims(reply, read)
     answer.engine, answer.claims, answer.found = "llama", claims, bool(claims)
     cited = sorted({n for c in claims for n in c.citations})
     answer.citations = [c for c in answer.citations if c.number in cited]
@@ -200,24 +212,66 @@ def ask(settings: Settings, db: Any, question: str, *, engine: str | None = None
     return answer
 
 
-def messages(question: str, passages: list[Passage], language: str) -> list[dict]:
-    from voicebot import formats
+@dataclass
+class Reading:
+    """A passage as the model reads it: its sentences (speaker, text) and their vectors, and which of
+    them it is shown (indices, in order)."""
 
-    blocks = []
-    for number, passage in enumerate(passages, start=1):
-        words = passage.text.split()
-        text = " ".join(words[:PASSAGE_WORDS]) + (" ..." if len(words) > PASSAGE_WORDS else "")
-        who = ", ".join(passage.speakers) or "?"
-        blocks.append(f"[{number}] ({passage.title}, {passage.started_at[:10]}, {who}, "
-                      f"{formats.clock(passage.start)}) {text}")
+    passage: Passage
+    sentences: list[tuple[str | None, str]]
+    vectors: np.ndarray
+    shown: list[int]
+
+    @property
+    def text(self) -> str:
+        """The shown sentences in order, the speaker named at each change, "..." where some are left out."""
+        parts, speaker, last = [], None, -1
+        for k in self.shown:
+            who, text = self.sentences[k]
+            if k != last + 1:
+                parts.append("...")
+            if who != speaker or k != last + 1:
+                parts.append(f"{who or '?'}:")
+                speaker = who
+            parts.append(text)
+            last = k
+        if last != len(self.sentences) - 1:
+            parts.append("...")
+        return " ".join(parts)
+
+
+def readings(question: str, passages: list[Passage]) -> list[Reading]:
+    """Each passage's sentences closest to ``question`` in meaning, up to FOCUS_WORDS (at least one)."""
+    from voicebot import embedding
+
+    split = [[(line.speaker, text) for line in p.lines for text in split_sentences(line.text)] for p in passages]
+    vectors = embedding.encode([question] + [text for sentences in split for _, text in sentences])
+    wanted, start = vectors[0], 1
+    out = []
+    for passage, sentences in zip(passages, split):
+        own = vectors[start:start + len(sentences)]
+        start += len(sentences)
+        shown, words = [], 0
+        for k in sorted(range(len(sentences)), key=lambda k: -float(own[k] @ wanted)):
+            n = len(sentences[k][1].split())
+            if not shown or words + n <= FOCUS_WORDS:
+                shown.append(k)
+                words += n
+        out.append(Reading(passage, sentences, own, sorted(shown)))
+    return out
+
+
+def messages(question: str, read: list[Reading], language: str) -> list[dict]:
+    blocks = [f"[{number}] ({r.passage.title}, {r.passage.started_at[:10]}) {r.text}"
+              for number, r in enumerate(read, start=1)]
     return [{"role": "system", "content": PROMPT[language]},
             {"role": "user", "content": "Passages:\n" + "\n".join(blocks) + f"\n\nQuestion: {question}"}]
 
 
-def checked_claims(reply: dict, passages: list[Passage]) -> tuple[list[Claim], int]:
+def checked_claims(reply: dict, read: list[Reading]) -> tuple[list[Claim], int]:
     """The model's claims whose citations hold: each keeps the numbers it cites that are among the
-    passages given and hold a segment close in meaning to it; with none left, the passage holding
-    the segment closest to it, if close enough; else the claim is dropped. (claims kept, number dropped)."""
+    passages given and hold a sentence close in meaning to it; with none left, the passage holding
+    the sentence closest to it, if close enough; else the claim is dropped. (claims kept, number dropped)."""
     from voicebot import embedding
 
     if not reply.get("found"):
@@ -225,18 +279,14 @@ def checked_claims(reply: dict, passages: list[Passage]) -> tuple[list[Claim], i
     raw = [c for c in reply.get("claims") or [] if isinstance(c, dict) and str(c.get("text") or "").strip()]
     candidates = []
     for claim in raw:
-        numbers = [n for n in dict.fromkeys(claim.get("passages") or []) if isinstance(n, int) and 1 <= n <= len(passages)]
+        numbers = [n for n in dict.fromkeys(claim.get("passages") or []) if isinstance(n, int) and 1 <= n <= len(read)]
         if numbers:
             candidates.append(Claim(" ".join(str(claim["text"]).split()), numbers))
     kept = []
     if candidates:
-        lines = [(n, line.text) for n, p in enumerate(passages, start=1) for line in p.lines]
-        vectors = embedding.encode([c.text for c in candidates] + [text for _, text in lines])
-        claims_v, lines_v = vectors[:len(candidates)], vectors[len(candidates):]
-        for claim, vector in zip(candidates, claims_v):
-            support = {}
-            for (n, _), line_v in zip(lines, lines_v):
-                support[n] = max(support.get(n, -1.0), float(vector @ line_v))
+        for claim, vector in zip(candidates, embedding.encode([c.text for c in candidates])):
+            support = {n: max((float(vector @ v) for v in r.vectors), default=-1.0)
+                       for n, r in enumerate(read, start=1)}
             claim.citations = [n for n in claim.citations if support[n] >= CLAIM_SUPPORT]
             best = max(support, key=lambda n: support[n])
             if not claim.citations and support[best] >= CLAIM_SUPPORT:

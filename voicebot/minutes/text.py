@@ -147,6 +147,11 @@ def _pieces(text: str) -> list[tuple[int, int]]:
     return [(a, b) for a, b in out if text[a:b].strip()]
 
 
+def split_sentences(text: str) -> list[str]:
+    """The sentences of a text (long unpunctuated runs cut by word count), stripped."""
+    return [text[a:b].strip() for a, b in _pieces(text)]
+
+
 def _time_at(segment: schema.Segment, char: int, *, end: bool) -> float:
     """The time of a character position in a segment's text."""
     text = segment.text
