@@ -87,6 +87,7 @@ def test_the_server_takes_a_recording_piece_by_piece_and_checks_it_whole(server_
 
 def test_the_laptop_sends_pieces_as_they_close_waits_while_the_server_is_away_then_finishes(server_home, tmp_path):
     from voicebot import upload_live
+    from voicebot.errors import UserError
 
     home, tokens = server_home
     directory = laptop_recording(tmp_path, seconds=5.5)
@@ -104,6 +105,8 @@ def test_the_laptop_sends_pieces_as_they_close_waits_while_the_server_is_away_th
         while len(sender.sent) < 6 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert sender.sent == set(range(6)) and sender.waiting == ""
+        with pytest.raises(UserError, match="refuses the token"):  # before recording, in one line
+            upload_live.Sender(server.url, "not-a-token").check()
         sent = sender.finish(meeting, invite="dora@example.org", retry_for=30)
     finally:
         server.stop()
