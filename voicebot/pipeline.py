@@ -337,8 +337,8 @@ def needs(settings: Settings, meeting_id: str, stage_name: str) -> bool:
     stage = STAGES[STAGE_NAMES.index(stage_name)]
     directory = recordings.meeting_dir(settings.recordings_dir, meeting_id)
     with open_archive(settings) as db:
-        row = db.job_stages(meeting_id).get(stage_name, {})
-    return not (row.get("state") == "done" and all((directory / name).is_file() for name in stage.artifacts))
+        states = db.job_stages(meeting_id)
+    return not done_in(directory, stage, states)
 
 
 def first_to_run(job: Job, states: dict[str, dict], redo_from: str | None) -> int:
@@ -552,7 +552,12 @@ def register(job: Job) -> dict[str, dict]:
 
 def is_done(job: Job, stage: Stage, states: dict[str, dict]) -> bool:
     """Recorded done, and its files still there."""
-    return states.get(stage.name, {}).get("state") == "done" and all(job.path(a).is_file() for a in stage.artifacts)
+    return done_in(job.directory, stage, states)
+
+
+def done_in(directory: Path, stage: Stage, states: dict[str, dict]) -> bool:
+    """``stage`` recorded done in ``states``, and its files still in the meeting's ``directory``."""
+    return states.get(stage.name, {}).get("state") == "done" and all((directory / a).is_file() for a in stage.artifacts)
 
 
 def set_state(job: Job, stage: str, state: str, *, error: str | None = None) -> None:
