@@ -139,7 +139,36 @@ def test_workers_silent_while_jobs_wait(home):
     assert set(watch.check().open) == {"broker", "workers"}
     answer[0] = up(0)  # nothing waits any more
     assert watch.check().open == {}
-    assert service.problems(up(0), silent_for=1e9, silence_limit=60) == ({}, {"broker", "workers"})
+    assert service.problems(up(0), silent={"*": 1e9}, silence_limit=60) == ({}, {"broker", "workers"})
+
+
+def test_jobs_waiting_in_a_queue_no_worker_takes(home):
+    """The transcription machine is gone while a worker of the other queue still answers: an incident too."""
+    from voicebot.config import load_settings
+
+    settings = load_settings({"VOICEBOT_HOME": str(home), "VOICEBOT_QUEUE_WORKER_SILENCE_SECONDS": "60",
+                              "VOICEBOT_QUEUE_BROKER_URL": DOWN["broker"]})
+    now = [1000.0]
+
+    def snap(transcribe: int, meetings: int, **takes: list) -> dict:
+        return {**up(transcribe + meetings, **{name: [] for name in takes}),
+                "queues": {"transcribe": transcribe, "meetings": meetings}, "takes": takes}
+
+    answer = [snap(0, 0, gpu=["transcribe"], small=["meetings"])]
+    watch = service.Watch(settings, snapshot=lambda: answer[0], clock=lambda: now[0])
+    assert watch.check().open == {}
+    answer[0] = snap(2, 1, small=["meetings"])  # the GPU worker is gone; the small one still takes its queue
+    now[0] += 59
+    assert watch.check().open == {}
+    now[0] += 2
+    health = watch.check()
+    assert set(health.open) == {"workers"}
+    assert "no worker takes the transcribe queue since" in service.banner(health)
+    answer[0] = snap(0, 2, small=["meetings"])  # nothing waits for transcription any more: over
+    assert watch.check().open == {}
+    answer[0] = snap(1, 0, small=["meetings"], gpu2=["transcribe", "meetings"])  # a worker that takes both
+    now[0] += 600
+    assert watch.check().open == {}
 
 
 def test_the_morning_report_tells_the_admins_about_yesterday_once(home):

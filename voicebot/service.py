@@ -1,7 +1,8 @@
 """Service continuity for a team server (issue 20): incidents of the service, not of a meeting.
 
 Two things stop every meeting at once: the broker (Redis) cannot be reached, or jobs wait and no worker
-has answered for ``queue.worker_silence_seconds``. Each is an incident of its kind (``broker``,
+that takes their queue has answered for ``queue.worker_silence_seconds`` (no worker at all, or the only
+transcription machine gone while the others run). Each is an incident of its kind (``broker``,
 ``workers``) in the archive's incidents table, open from when it was seen until it is over. The admins
 hear of it once when it opens and once when it closes: a message to ``mail.admin`` through the outbox,
 and a POST of ``{"text": ...}`` to ``queue.alert_webhook`` when one is set (Slack and ntfy take it).
@@ -35,6 +36,7 @@ from voicebot.config import Settings
 from voicebot.errors import UserError
 
 BROKER, WORKERS = "broker", "workers"
+ANY_QUEUE = "*"  # the queues together, when a snapshot does not tell them apart
 SNAPSHOT_TIMEOUT = 1.0  # seconds the broker and the workers have to answer a check
 WEBHOOK_TIMEOUT = 5.0
 
@@ -53,15 +55,35 @@ class Health:
     open: dict[str, dict[str, Any]] = field(default_factory=dict)  # kind -> the open incident
 
 
-def problems(snapshot: dict, *, silent_for: float, silence_limit: float) -> tuple[dict[str, str], set[str]]:
+def problems(snapshot: dict, *, silent: dict[str, float], silence_limit: float) -> tuple[dict[str, str], set[str]]:
     """The service's problems in a ``queue.snapshot`` ({kind: what is wrong}), and the kinds the snapshot
-    tells about (the workers are unknown while the broker is away: their incident stays as it is)."""
+    tells about (the workers are unknown while the broker is away: their incident stays as it is).
+
+    ``silent``: per queue, the seconds since a worker last answered that takes it (``served``). Jobs
+    waiting in a queue that long silent is the ``workers`` incident: no worker at all, or none that takes
+    that queue (the transcription machine gone while the others run)."""
     if not snapshot.get("reachable"):
         return {BROKER: f"the broker {snapshot.get('broker', '')} is unreachable"}, {BROKER}
+    queues = snapshot.get("queues") or {ANY_QUEUE: snapshot.get("waiting") or 0}
+    stuck = [name for name, waiting in sorted(queues.items())
+             if waiting and silent.get(name, silent.get(ANY_QUEUE, 0.0)) >= silence_limit]
     found = {}
-    if (snapshot.get("waiting") or 0) > 0 and not snapshot.get("workers") and silent_for >= silence_limit:
+    if stuck and not snapshot.get("workers"):
         found[WORKERS] = "no worker answered"
+    elif stuck:
+        found[WORKERS] = f"no worker takes the {' and '.join(stuck)} queue{'s' if len(stuck) > 1 else ''}"
     return found, {BROKER, WORKERS}
+
+
+def served(snapshot: dict) -> set[str]:
+    """The queues that a worker answering in ``snapshot`` takes (``ANY_QUEUE`` as soon as one answers)."""
+    from voicebot import queue
+
+    takes = snapshot.get("takes") or {}
+    names = {ANY_QUEUE} if snapshot.get("workers") else set()
+    for worker in snapshot.get("workers") or {}:
+        names.update(takes.get(worker) or queue.QUEUES)
+    return names
 
 
 def since(row: dict[str, Any]) -> str:
@@ -87,7 +109,8 @@ class Watch:
 
         self.settings, self.clock = settings, clock
         self.snapshot = snapshot or (lambda: queue.snapshot(settings, timeout=SNAPSHOT_TIMEOUT))
-        self.last_answer = clock()  # the silence of the workers counts from when this process started
+        self.started = clock()  # the silence of the workers counts from when this process started
+        self.last_served: dict[str, float] = {}  # queue -> when a worker taking it last answered
         self.seen: dict[str, float] = {}  # worker name -> when it last answered
         self.health: Health | None = None
         self.reported: date | None = None  # the last day whose report this process queued
@@ -101,12 +124,13 @@ class Watch:
         snap = self.snapshot()
         now = self.clock()
         busy = snap.get("workers") or {}
-        if busy:
-            self.last_answer = now
         for name in busy:
             self.seen[name] = now
-        found, known = problems(snap, silent_for=now - self.last_answer,
-                                silence_limit=self.settings.queue.worker_silence_seconds)
+        for name in served(snap):
+            self.last_served[name] = now
+        silent = {name: now - self.last_served.get(name, self.started)
+                  for name in (*snap.get("queues", {}), ANY_QUEUE)}
+        found, known = problems(snap, silent=silent, silence_limit=self.settings.queue.worker_silence_seconds)
         with open_archive(self.settings) as db:
             unfinished = len(db.unfinished_jobs())
             waiting = snap.get("waiting")
