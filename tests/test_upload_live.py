@@ -85,6 +85,45 @@ def test_the_server_takes_a_recording_piece_by_piece_and_checks_it_whole(server_
     assert datetime.fromisoformat(meeting.started_at) == datetime.fromisoformat(form["recorded_at"])
 
 
+def test_uploads_nobody_finishes_are_shredded_after_a_week_and_the_laptop_sends_again(server_home, tmp_path):
+    """A laptop that never came back: its pieces on the server (audio, personal data) go after
+    web.abandoned_upload_days; uploads still moving stay; the laptop that does come back sends them again."""
+    from voicebot import upload
+
+    home, tokens = server_home
+    directory = laptop_recording(tmp_path)
+    pieces = [p.read_bytes() for p in list_chunks(directory / recordings.CHUNKS)]
+    claire = {"Authorization": f"Bearer {tokens['claire']}"}
+    other = "20261124-100000-other-b2c3"
+    http, settings = client_for(home)
+    with http:
+        for recording_id in (directory.name, other):
+            assert http.put(f"{ROUTE}/{recording_id}/chunks/0", content=pieces[0], headers=claire).status_code == 200
+        digest = "ab" * 32
+        assert http.put(f"/api/uploads/{digest}/pieces/0", content=b"x" * 1000, headers=claire).status_code == 200
+        held = sorted(p.name for p in (settings.home / "uploads").glob("*/*/*"))
+        assert held == sorted([directory.name, other, digest])
+        old = time.time() - 8 * 86400  # a week and a day without a piece: the recording and the file upload
+        for folder in (settings.home / "uploads").glob("*/*/*"):
+            if folder.name != other:
+                for path in (folder, *folder.rglob("*")):
+                    os.utime(path, (old, old))
+        assert upload.sweep_abandoned(settings) == 2
+        assert [p.name for p in (settings.home / "uploads").glob("*/*/*")] == [other]
+        assert http.get(f"{ROUTE}/{directory.name}", headers=claire).json()["chunks"] == []
+        assert upload.sweep_abandoned(settings, now=time.time() + 8 * 86400) == 1  # the other, a week later
+        assert upload.sweep_abandoned(load_settings({"VOICEBOT_HOME": str(home),
+                                                      "VOICEBOT_WEB_ABANDONED_UPLOAD_DAYS": "0"})) == 0
+        # the laptop comes back: the server asks for every piece, and takes them
+        frames, sha256 = samples_digest(directory / recordings.AUDIO)
+        form = {"chunks": str(len(pieces)), "frames": str(frames), "sha256": sha256, "title": "Weekly"}
+        missing = http.post(f"{ROUTE}/{directory.name}/finish", data=form, headers=claire)
+        assert missing.status_code == 409 and "pieces missing: 0, 1, 2, 3" in missing.json()["detail"]
+        for n, data in enumerate(pieces):
+            http.put(f"{ROUTE}/{directory.name}/chunks/{n}", content=data, headers=claire)
+        assert http.post(f"{ROUTE}/{directory.name}/finish", data=form, headers=claire).status_code == 202
+
+
 def test_the_laptop_sends_pieces_as_they_close_waits_while_the_server_is_away_then_finishes(server_home, tmp_path):
     from voicebot import upload_live
     from voicebot.errors import UserError

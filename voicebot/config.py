@@ -129,6 +129,8 @@ class WebSettings:
     trusted_proxies: list[str] = field(default_factory=list)  # reverse proxies (IPs or CIDRs) whose
     # X-Forwarded-For / X-Forwarded-Proto are believed; from anyone else these headers are ignored
     max_upload_mb: int = 2048  # the largest audio file POST /api/uploads takes
+    abandoned_upload_days: float = 7.0  # an upload in progress that got no piece for this long is shredded
+    # (its sender still has the audio and sends what is missing); 0: kept until it is finished
 
 
 @dataclass

@@ -116,6 +116,44 @@ def user_folder(settings: Settings, viewer, kind: str) -> Path:
     return settings.home / "uploads" / kind / hashlib.sha256(viewer.name.encode("utf-8")).hexdigest()[:16]
 
 
+SWEEP_EVERY = 3600.0  # seconds between two looks for abandoned uploads in one process
+_swept = {"at": float("-inf")}
+
+
+def sweep_abandoned(settings: Settings, *, now: float | None = None) -> int:
+    """Shred the uploads in progress (pieces of a file, pieces of a recording) that got no piece for
+    ``web.abandoned_upload_days``: audio is personal data, and an upload nobody finishes would stay for
+    ever. Their sender keeps the audio (nothing is deleted on a laptop before the server confirms it
+    has the whole), so a late finish is answered "send the pieces" and goes on. The number removed."""
+    from voicebot.archive.erase import shred_tree
+
+    days = settings.web.abandoned_upload_days
+    if days <= 0:
+        return 0
+    cutoff = (time.time() if now is None else now) - days * 86400
+    removed = 0
+    for upload in (settings.home / "uploads").glob("*/*/*"):
+        if not upload.is_dir() or upload.is_symlink():
+            continue
+        newest = max((p.stat().st_mtime for p in upload.rglob("*") if p.is_file()), default=upload.stat().st_mtime)
+        if newest < cutoff:
+            shred_tree(upload)
+            removed += 1
+            log.info("upload %s abandoned since %s: removed", upload.name, time.ctime(newest))
+    return removed
+
+
+def sweep_now_and_then(settings: Settings) -> None:
+    """``sweep_abandoned`` at most once per ``SWEEP_EVERY`` in this process (called as pieces arrive)."""
+    now = time.monotonic()
+    if now - _swept["at"] >= SWEEP_EVERY:
+        _swept["at"] = now
+        try:
+            sweep_abandoned(settings)
+        except OSError as exc:  # a folder removed under us: the next sweep looks again
+            log.warning("sweeping abandoned uploads: %s", exc)
+
+
 def _pieces_dir(settings: Settings, viewer, digest: str) -> Path:
     import re
 
@@ -149,6 +187,7 @@ def store_piece(settings: Settings, viewer, digest: str, number: int, data: byte
         raise too_large(settings)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     atomic_write(_piece(folder, number), data)
+    sweep_now_and_then(settings)
 
 
 def finish(settings: Settings, viewer, digest: str, pieces: int, *, filename: str = "", **meeting) -> dict:

@@ -39,6 +39,7 @@ from voicebot.upload import (
     limit_bytes,
     post_finish,
     receive,
+    sweep_now_and_then,
     too_large,
     unreachable,
     user_folder,
@@ -93,6 +94,7 @@ def store_chunk(settings: Settings, viewer, recording_id: str, number: int, data
         checked.unlink(missing_ok=True)
         raise UserError(f"piece {number} is not a piece of a recording: {exc}") from None
     checked.replace(target)
+    sweep_now_and_then(settings)
 
 
 def finish(settings: Settings, viewer, recording_id: str, chunks: int, frames: int, sha256: str, **meeting) -> dict:
