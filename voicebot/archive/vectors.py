@@ -14,7 +14,9 @@ matching segment standing for its passage), ``semantic`` (cosine of the question
 every passage's, brute force in numpy: no vector extension needed in SQLite or PostgreSQL) and
 ``hybrid`` (reciprocal rank fusion of the two lists). All three take the filters of search
 (speaker, meeting, dates) and the access rule (``viewer``, access.py), applied in SQL before any
-vector is read: a passage from a meeting the user may not see is never a candidate.
+vector is read: a passage from a meeting the user may not see is never a candidate. A speaker
+filter (or the speakers a question names) keeps the passages where they speak, found from their
+segments (``_spoken_by``); the vectors are read and scored once per question.
 """
 
 from __future__ import annotations
@@ -188,13 +190,16 @@ class Vectors(Search):
         if named:
             narrowed = replace(filters, speakers=[n for n in named if n in (filters.speakers or named)])
         rankings: dict[str, list[Any]] = {}
+        scored = None  # the semantic scores, computed once: the two rankings differ only by speakers
         for suffix, where in (("", filters), (" (named)", narrowed if narrowed and narrowed.speakers else None)):
             if where is None:
                 continue
             if mode in ("hybrid", "fts") and not query.empty:
                 rankings["fts" + suffix] = self._fts_ranking(query, where)
             if mode in ("hybrid", "semantic") and vector is not None:
-                rankings["semantic" + suffix] = self._semantic_ranking(vector, where)
+                scored = scored if scored is not None else self._semantic_scores(vector, where)
+                spoken = self._spoken_by(where.speakers, where.meeting) if where.speakers else None
+                rankings["semantic" + suffix] = _best(*scored, spoken)
         found = fused(rankings)[:limit]
         return [self._passage(key, score, ranks) for key, score, ranks in found]
 
@@ -209,30 +214,39 @@ class Vectors(Search):
                 keys.append(key)
         return keys
 
-    def _semantic_ranking(self, vector: np.ndarray, filters: Filters) -> list[int]:
-        """Passage ids by cosine with ``vector``, among the passages the filters allow."""
+    def _semantic_scores(self, vector: np.ndarray, filters: Filters) -> tuple[np.ndarray, np.ndarray]:
+        """(passage ids, cosine of each with ``vector``) of the passages the filters allow, speakers aside
+        (``_spoken_by``): every vector read once, in one query."""
         import numpy as np
 
         from voicebot import embedding
 
-        speakers = filters.speakers
         where, params = Filters(since=filters.since, until=filters.until, visible=filters.visible).where()
         if filters.meeting:
             where += " AND p.meeting_id = ?"
             params.append(filters.meeting)
-        if speakers:
-            where += (" AND EXISTS (SELECT 1 FROM segments s WHERE s.meeting_id = p.meeting_id AND s.id BETWEEN "
-                      f"p.first_segment AND p.last_segment AND s.speaker IN ({', '.join('?' for _ in speakers)}))")
-            params.extend(speakers)
         rows = self.backend.query(f"SELECT p.id, p.vector FROM passages p JOIN meetings m ON m.id = p.meeting_id "
                                   f"WHERE p.model = ?{where}", [embedding.MODEL, *params])
-        if not rows:
-            return []
-        scores = embedding.similarities([bytes(r["vector"]) for r in rows], vector)
-        depth = min(DEPTH, len(rows))
-        best = np.argpartition(-scores, depth - 1)[:depth]
-        best = best[np.argsort(-scores[best], kind="stable")]
-        return [int(rows[i]["id"]) for i in best]
+        ids = np.array([r["id"] for r in rows], dtype=np.int64)
+        return ids, embedding.similarities([bytes(r["vector"]) for r in rows], vector)
+
+    def _spoken_by(self, speakers: list[str], meeting: str | None = None) -> np.ndarray:
+        """The ids of the passages where one of ``speakers`` says something (of ``meeting`` only, if set).
+
+        From the speakers' segments (their index), each to the passage holding it: the one that starts
+        last at or before it (a meeting's segments have consecutive ids, its passages do not overlap),
+        if it reaches that far. One index seek per segment, where a test per passage read them all."""
+        import numpy as np
+
+        sql = ("SELECT DISTINCT p.id FROM segments s JOIN passages p ON p.id = (SELECT q.id FROM passages q WHERE "
+               "q.first_segment <= s.id ORDER BY q.first_segment DESC LIMIT 1) "
+               f"WHERE s.speaker IN ({', '.join('?' for _ in speakers)}) AND p.last_segment >= s.id "
+               "AND p.meeting_id = s.meeting_id")
+        params: list[Any] = list(speakers)
+        if meeting:
+            sql += " AND s.meeting_id = ?"
+            params.append(meeting)
+        return np.array([r["id"] for r in self.backend.query(sql, params)], dtype=np.int64)
 
     def _passage(self, key: Any, score: float, ranks: dict[str, int]) -> Passage:
         if isinstance(key, tuple):  # a lone segment
@@ -249,6 +263,21 @@ class Vectors(Search):
                        start=lines[0].start, end=max(line.end for line in lines), lines=lines, score=score,
                        ranks=ranks, passage_id=None if isinstance(key, tuple) else int(key),
                        segment_ids=(int(span["first_segment"]), int(span["last_segment"])))
+
+
+def _best(ids: np.ndarray, scores: np.ndarray, among: np.ndarray | None = None) -> list[int]:
+    """The ``DEPTH`` passage ids of highest score, best first (of those in ``among``, if given)."""
+    import numpy as np
+
+    if among is not None:
+        keep = np.isin(ids, among)
+        ids, scores = ids[keep], scores[keep]
+    if not len(ids):
+        return []
+    depth = min(DEPTH, len(ids))
+    best = np.argpartition(-scores, depth - 1)[:depth]
+    best = best[np.argsort(-scores[best], kind="stable")]
+    return [int(ids[i]) for i in best]
 
 
 def _fingerprint(rows: list[dict[str, Any]]) -> str:
