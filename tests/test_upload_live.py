@@ -124,6 +124,32 @@ def test_uploads_nobody_finishes_are_shredded_after_a_week_and_the_laptop_sends_
         assert http.post(f"{ROUTE}/{directory.name}/finish", data=form, headers=claire).status_code == 202
 
 
+def test_resume_leaves_a_crashed_server_recording_to_the_server(home, tmp_path):
+    """A laptop that crashed while recording for a team server: resume repairs the audio but does not process
+    it here (the server would mail the invitees too); it says how to send it."""
+    from conftest import run_cli
+    from record_helpers import make_recording
+
+    from voicebot.archive import open_archive
+
+    settings = load_settings({"VOICEBOT_HOME": str(home)})
+    directory = make_recording(settings, noise(3 * 16000, seed=2), title="weekly")  # the last piece half-written
+    meeting = recordings.load_meeting(directory)
+    meeting.server = "https://voicebot.example.org"
+    recordings.save_meeting(directory, meeting)
+    done = run_cli("resume")
+    assert done.returncode == 0, done.stderr
+    assert (f"{meeting.id}: recorded for the team server https://voicebot.example.org, which processes it: send "
+            f"what it lacks with `voicebot upload {meeting.id} --server https://voicebot.example.org`") \
+        in " ".join(done.stderr.split())
+    assert recordings.load_meeting(directory).status == "recovered"
+    assert (directory / recordings.AUDIO).is_file()
+    with open_archive(settings) as db:
+        assert db.job_stages(meeting.id) == {} and db.unfinished_jobs() == []
+    again = run_cli("resume")  # and again: still left to the server
+    assert again.returncode == 0 and "recorded for the team server" in again.stderr
+
+
 def test_the_laptop_sends_pieces_as_they_close_waits_while_the_server_is_away_then_finishes(server_home, tmp_path):
     from voicebot import upload_live
     from voicebot.errors import UserError
@@ -213,3 +239,4 @@ def test_record_with_server_through_the_capture_path_with_the_server_stopped_mid
     assert frames > 12 * 16000 and samples_digest(stored / recordings.AUDIO) == samples_digest(local / recordings.AUDIO)
     assert recordings.load_meeting(stored).title == "Agency call"
     assert not (local / recordings.CHUNKS).exists()  # removed once the server had everything
+    assert recordings.load_meeting(local).server == server.url.rstrip("/")  # resume leaves it to the server

@@ -418,15 +418,23 @@ def resume(settings: Settings, *, hook: Hook | None = None,
            on_meeting: Callable[[str, Job | None, Exception | None], None] | None = None) -> dict:
     """Recover recordings a crash left unfinished, then finish every unfinished meeting; one failing does not
     stop the others. Returns {"recovered": [ids], "done": [ids], "busy": [ids], "failed": {id: error},
-    "delivery": report}; ``on_meeting`` hears of each meeting as it ends (its Job, or the error). A meeting
-    another process is working on is left to it."""
+    "for_server": {id: server}, "delivery": report}; ``on_meeting`` hears of each meeting as it ends (its Job,
+    or the error). A meeting another process is working on is left to it; so is a recording made for a team
+    server (``record --server``): that server processes and mails it, once it has it all (``voicebot upload``),
+    and processing it here too would mail its invitees twice."""
     recovered = [m.id for m in record.recover(settings)]
     with open_archive(settings) as db:
         waiting = db.unfinished_jobs()
         never_started = [d.name for d in recordings.list_meeting_dirs(settings.recordings_dir)  # a crash came first
                          if _status(d) in ("recovered", "imported") and not db.job_stages(d.name)]
-    result: dict = {"recovered": recovered, "done": [], "busy": [], "failed": {}}
+    result: dict = {"recovered": recovered, "done": [], "busy": [], "failed": {}, "for_server": {}}
+    for meeting_id in dict.fromkeys(recovered + never_started):
+        server = _server_of(settings.recordings_dir / meeting_id)
+        if server and meeting_id not in waiting:
+            result["for_server"][meeting_id] = server
     for meeting_id in dict.fromkeys(waiting + recovered + never_started):
+        if meeting_id in result["for_server"]:
+            continue
         try:
             job = process(settings, meeting_id, force=False, hook=hook)
         except Busy:
@@ -607,6 +615,14 @@ class Checkpoint:
         atomic_write(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
         self.saved += 1
         crash_point_for_tests("checkpoint")
+
+
+def _server_of(directory: Path) -> str | None:
+    """The team server a recording was made for (``record --server``), if any."""
+    try:
+        return recordings.load_meeting(directory).server
+    except (UserError, ValueError, TypeError):
+        return None
 
 
 def _status(directory: Path) -> str | None:

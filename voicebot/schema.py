@@ -235,6 +235,7 @@ class Meeting:
     source: str | None = None  # the imported file, when not recorded here
     ended_at: str | None = None  # set when a recording is closed cleanly (or recovered)
     status: str = "recording"  # recording | recorded | recovered | imported | empty (no audio was captured)
+    server: str | None = None  # the team server it was recorded for (record --server): processed there, not here
 
     @property
     def date(self) -> str:

@@ -211,13 +211,17 @@ def resume() -> None:
         view.close()
     for meeting_id in result["recovered"]:
         err_console.print(f"recovered the unfinished recording {meeting_id}", highlight=False, soft_wrap=True)
+    for meeting_id, server in result["for_server"].items():
+        err_console.print(f"{meeting_id}: recorded for the team server {escape(server)}, which processes it: send "
+                          f"what it lacks with `voicebot upload {meeting_id} --server {escape(server)}`",
+                          highlight=False, soft_wrap=True)
     for meeting_id in result["busy"]:
         err_console.print(f"{meeting_id}: another voicebot process is working on it; left to it", highlight=False,
                           soft_wrap=True)
     delivery = result.get("delivery") or {}
     if delivery.get("sent") or delivery.get("retry"):
         console.print(f"outbox: {delivery['sent']} sent, {delivery['retry']} to retry, {delivery['failed']} failed")
-    if not result["done"] and not result["failed"] and not result["busy"]:
+    if not result["done"] and not result["failed"] and not result["busy"] and not result["for_server"]:
         console.print("nothing to resume: every meeting is processed")
     if result["failed"]:
         raise typer.Exit(1)

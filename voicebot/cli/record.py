@@ -213,7 +213,8 @@ def record(
     worker = _LiveWorker(s, view, owner) if sender is None else _Sending(sender, view)
     try:
         meeting = run(s, title=title or invitation.title or "", invitees=invitation.people, device=device or None,
-                      language=language.strip().lower() or None, on_status=worker, max_seconds=max_seconds)
+                      language=language.strip().lower() or None, on_status=worker, max_seconds=max_seconds,
+                      server=sender.base if sender is not None else None)
     finally:
         view.close()
         if sender is None:

@@ -352,8 +352,9 @@ class _Recorder:
 def record(settings: Settings, *, title: str, invitees: list[schema.Person], device: str | int | None = None,
            language: str | None = None, stop: threading.Event | None = None,
            on_status: Callable[[RecordStatus], None] | None = None,
-           max_seconds: float | None = None) -> schema.Meeting:
-    """Record until stopped (see the module help); the meeting, status "recorded" (or "empty")."""
+           max_seconds: float | None = None, server: str | None = None) -> schema.Meeting:
+    """Record until stopped (see the module help); the meeting, status "recorded" (or "empty"). ``server``: the
+    team server the recording is sent to as it is made (kept in meeting.json: resume leaves it to that server)."""
     emit = on_status or _print_status
     spec = device if device not in (None, "") else settings.record.device
     chosen = devices.resolve(spec)
@@ -373,7 +374,8 @@ def record(settings: Settings, *, title: str, invitees: list[schema.Person], dev
         meeting = schema.Meeting(
             id=meeting_id, title=title, started_at=started.isoformat(timespec="seconds"), invitees=list(invitees),
             language=language or None, device=chosen.name, samplerate=samplerate, channels=channels,
-            consent_notice_shown_at=datetime.now().astimezone().isoformat(timespec="seconds"), status="recording")
+            consent_notice_shown_at=datetime.now().astimezone().isoformat(timespec="seconds"), status="recording",
+            server=server or None)
         try:
             recordings.save_meeting(directory, meeting)
             (directory / recordings.CHUNKS).mkdir()
